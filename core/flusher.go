@@ -1,0 +1,238 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// run is the writer goroutine. It sleeps until a caller nudges it, the
+// flush timer fires, Sync asks for a barrier or Close for the end. The timer
+// runs only while records wait in cur, so an idle Writer costs nothing.
+func (w *Writer) run() {
+	defer close(w.done)
+	t := w.cfg.clock.newTimer()
+	armed := false
+	var replies []chan error
+	for {
+		select {
+		case <-w.wake:
+			w.flush(false)
+		case <-t.C():
+			armed = false
+			w.flush(true)
+		case reply := <-w.syncs:
+			// Answer every Sync already waiting with one flush: each
+			// of them was called before this point.
+			replies = append(replies[:0], reply)
+			for more := true; more; {
+				select {
+				case r := <-w.syncs:
+					replies = append(replies, r)
+				default:
+					more = false
+				}
+			}
+			w.flush(true)
+			w.syncSink()
+			err := w.takeErr()
+			for _, r := range replies {
+				r <- err
+			}
+		case <-w.closing:
+			t.Stop()
+			w.shutdown()
+			return
+		}
+		waiting := w.cur.Load().offset() > 0
+		switch {
+		case waiting && !armed:
+			t.Reset(w.cfg.flushInterval)
+			armed = true
+		case !waiting && armed:
+			t.Stop()
+			armed = false
+		}
+	}
+}
+
+// flush writes the spare buffer if it is full and then, if force is set or
+// cur has passed the high-water mark, swaps cur out and writes it too. It
+// swaps at most once, so that a Sync ends under any load.
+func (w *Writer) flush(force bool) {
+	w.mu.Lock()
+	swapped := false
+	for {
+		switch w.spareAt {
+		case spareBusy:
+			// A caller is writing the spare buffer; wait for it.
+			w.room.Wait()
+			continue
+		case spareFull:
+			full := w.claimLocked()
+			w.mu.Unlock()
+			w.writeOut(full, nil)
+			w.mu.Lock()
+			continue
+		}
+		if swapped || w.closed {
+			break
+		}
+		off := w.cur.Load().offset()
+		if off == 0 || (!force && off < w.high) {
+			break
+		}
+		w.swapLocked()
+		swapped = true
+	}
+	w.mu.Unlock()
+}
+
+// shutdown writes what is left after Close sealed cur, syncs the sink and
+// records what Close returns.
+func (w *Writer) shutdown() {
+	w.mu.Lock()
+	w.acquireSinkLocked(false) // writes a full spare buffer; never swaps when closed
+	last := w.cur.Load()
+	w.mu.Unlock()
+	w.writeOut(last, nil)
+	w.syncSink()
+	w.closeErr = w.takeErr()
+}
+
+// writeOut hands buffer b, if not nil, and then record p, if not nil, to
+// the sink, then releases the sink. The caller must own the sink (see
+// claimLocked and acquireSinkLocked).
+func (w *Writer) writeOut(b *buffer, p []byte) {
+	if b != nil {
+		data, records := b.drain()
+		w.stats.accepted(records, len(data))
+		w.sinkWrite(data, records)
+	}
+	if p != nil {
+		w.stats.accepted(1, len(p))
+		w.sinkWrite(p, 1)
+	}
+	w.mu.Lock()
+	w.spareAt = spareFree
+	w.room.Broadcast()
+	w.mu.Unlock()
+}
+
+// sinkWrite makes one sink Write call and accounts for it.
+func (w *Writer) sinkWrite(p []byte, records uint64) {
+	if len(p) == 0 {
+		return
+	}
+	w.stats.flushes.Add(1)
+	n, err := safeWrite(w.cfg.sink, p)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.stats.lost(records, len(p))
+		w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) to the sink: %w", records, len(p), err))
+		return
+	}
+	w.stats.written(records, len(p))
+}
+
+// syncSink calls the sink's Sync method, if it has one, while owning the
+// sink.
+func (w *Writer) syncSink() {
+	s, ok := w.cfg.sink.(interface{ Sync() error })
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	w.acquireSinkLocked(false)
+	w.mu.Unlock()
+	err := safeSync(s)
+	w.writeOut(nil, nil)
+	if err != nil && !ignorableSyncError(err) {
+		w.report(fmt.Errorf("asynclog: syncing the sink: %w", err))
+	}
+}
+
+// ignorableSyncError reports whether err only says that the sink cannot be
+// synced, as fsync says of a terminal or a pipe.
+func ignorableSyncError(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.ENOTTY)
+}
+
+func safeWrite(w io.Writer, p []byte) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("%w in Write: %v", ErrSinkPanic, r)
+		}
+	}()
+	return w.Write(p)
+}
+
+func safeSync(s interface{ Sync() error }) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w in Sync: %v", ErrSinkPanic, r)
+		}
+	}()
+	return s.Sync()
+}
+
+// report counts a sink error, keeps it for the next Sync and passes it to
+// the error handler.
+func (w *Writer) report(err error) {
+	w.stats.sinkErrors.Add(1)
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+	func() {
+		defer func() { _ = recover() }() // a panicking handler must not stop the writer
+		w.cfg.onError(err)
+	}()
+}
+
+// takeErr returns the first sink error since the last call and forgets it.
+func (w *Writer) takeErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.err
+	w.err = nil
+	return err
+}
+
+// stderrReporter is the default error handler: one line per error, at most
+// one line per interval, with a count of the lines it left out.
+type stderrReporter struct {
+	out      io.Writer
+	interval time.Duration
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func newStderrReporter(out io.Writer, interval time.Duration) *stderrReporter {
+	return &stderrReporter{out: out, interval: interval}
+}
+
+func (r *stderrReporter) report(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
+		r.suppressed++
+		return
+	}
+	r.last = now
+	if r.suppressed > 0 {
+		fmt.Fprintf(r.out, "%v (and %d more errors)\n", err, r.suppressed)
+		r.suppressed = 0
+		return
+	}
+	fmt.Fprintln(r.out, err)
+}
