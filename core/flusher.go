@@ -15,14 +15,13 @@ import (
 func (w *Writer) run() {
 	defer close(w.done)
 	t := w.cfg.clock.newTimer()
-	armed := false
 	var replies []chan error
 	for {
 		select {
 		case <-w.wake:
 			w.flush(false)
 		case <-t.C():
-			armed = false
+			w.timing.Store(false)
 			w.flush(true)
 		case reply := <-w.syncs:
 			// Answer every Sync already waiting with one flush: each
@@ -47,14 +46,27 @@ func (w *Writer) run() {
 			w.shutdown()
 			return
 		}
-		waiting := w.cur.Load().offset() > 0
-		switch {
-		case waiting && !armed:
+		w.setTimer(t)
+	}
+}
+
+// setTimer runs the flush timer while records wait in cur and stops it
+// otherwise. A caller whose record lands in an empty buffer reads timing
+// after its reservation; setTimer clears timing before it reads the
+// offset. One of the two sees the other's write, so a record never waits
+// with no timer running and nobody woken to start one.
+func (w *Writer) setTimer(t timer) {
+	waiting := w.cur.Load().offset() > 0
+	switch {
+	case waiting && !w.timing.Load():
+		w.timing.Store(true)
+		t.Reset(w.cfg.flushInterval)
+	case !waiting && w.timing.Load():
+		w.timing.Store(false)
+		t.Stop()
+		if w.cur.Load().offset() > 0 {
+			w.timing.Store(true)
 			t.Reset(w.cfg.flushInterval)
-			armed = true
-		case !waiting && armed:
-			t.Stop()
-			armed = false
 		}
 	}
 }

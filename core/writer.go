@@ -42,6 +42,11 @@ type Writer struct {
 	drop    bool                   // Overflow is Drop
 	_       cpu.CacheLinePad
 
+	// timing is set while the flush timer runs, so that a record landing
+	// in an empty buffer need not wake the writer goroutine to start it.
+	timing atomic.Bool
+	_      cpu.CacheLinePad
+
 	cfg   config
 	wake  chan struct{}   // non-blocking nudges for the writer goroutine
 	syncs chan chan error // Sync requests
@@ -133,8 +138,12 @@ func (w *Writer) write(p []byte, wait bool) (int, error) {
 		if !sealed && end <= w.size {
 			copy(b.data[start:end], p)
 			b.commitRecord(n)
-			if start == 0 || (start < w.high && end >= w.high) {
-				w.nudge(start != 0)
+			switch {
+			case start < w.high && end >= w.high:
+				w.nudge()
+				runtime.Gosched()
+			case start == 0 && !w.timing.Load():
+				w.nudge()
 			}
 			return n, nil
 		}
@@ -154,18 +163,16 @@ func (w *Writer) write(p []byte, wait bool) (int, error) {
 	}
 }
 
-// nudge wakes the writer goroutine: when a record lands in an empty buffer
-// (to start the flush timer) and when the high-water mark is crossed (to
-// swap). At the mark the caller also yields its processor, so that on a
-// busy machine the writer goroutine runs now rather than after the
-// caller's time slice, while half of the buffer is still free.
-func (w *Writer) nudge(yield bool) {
+// nudge wakes the writer goroutine. Callers do it rarely: when a record
+// crosses the high-water mark (then the caller also yields its processor,
+// so that on a busy machine the writer goroutine swaps now rather than
+// after the caller's time slice, while half of the buffer is still free),
+// when a record lands in an empty buffer while the flush timer is not
+// running, and on the slow paths.
+func (w *Writer) nudge() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
-	}
-	if yield {
-		runtime.Gosched()
 	}
 }
 
@@ -206,7 +213,7 @@ func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 		case w.spareAt == spareFree:
 			w.swapLocked()
 			w.mu.Unlock()
-			w.nudge(false)
+			w.nudge()
 			return nil
 		case !wait:
 			w.mu.Unlock()
