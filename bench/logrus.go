@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"io"
+
+	"github.com/sirupsen/logrus"
+)
+
+// The logrus group: a logrus.Logger with the JSONFormatter over each
+// output.
+func init() {
+	register(
+		&Output{
+			Group: "logrus", Name: "discard", Title: "io.Discard",
+			Discard: true, Cases: LoggerCases,
+			Open: func(_ io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(io.Discard), c, nop, nop) },
+		},
+		&Output{
+			Group: "logrus", Name: "file", Title: "*os.File",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(w), c, syncOf(w), nop) },
+		},
+	)
+}
+
+// newLogrusLogger returns a logrus.Logger that writes JSON to w.
+func newLogrusLogger(w io.Writer) *logrus.Logger {
+	l := logrus.New()
+	l.Out = w
+	l.Formatter = &logrus.JSONFormatter{}
+	return l
+}
+
+// newLogrus returns a Logger that logs case c with l.
+func newLogrus(l *logrus.Logger, c Case, sync, close func() error) Logger {
+	log := func() { l.Info(staticMessage) }
+	if c == Fields {
+		log = func() {
+			l.WithFields(logrus.Fields{
+				"method":      fMethod,
+				"path":        fPath,
+				"status":      fStatus,
+				"bytes":       fBytes,
+				"latency":     fLatency,
+				"request_id":  fRequestID,
+				"remote_addr": fRemoteAddr,
+				"user_agent":  fUserAgent,
+				"cached":      fCached,
+				"error":       errUpstream,
+			}).Info(fieldsMessage)
+		}
+	}
+	return &funcLogger{log: log, sync: sync, close: close}
+}

@@ -1,0 +1,166 @@
+// Package bench compares asynclog with the outputs a zap, zerolog, logrus
+// or log/slog user would pick instead: what one logging call costs, how
+// its latency is spread under sustained load, how many entries are lost,
+// and how much heap the output holds.
+//
+// Every peer is set up once, as an Output. The go-test benchmarks in this
+// package and the latency harness (Run) both take their outputs from
+// Outputs, so that both measure exactly the same configuration. The
+// command asynclog-bench runs both and renders the tables of
+// BENCHMARKS.md.
+package bench
+
+import (
+	"errors"
+	"io"
+	"slices"
+	"time"
+)
+
+// A Case is the entry that every call of a Logger writes.
+type Case string
+
+const (
+	// Fields is a request log: a message with 10 fields of the usual
+	// types (strings, integers, a duration, a bool and an error).
+	Fields Case = "fields"
+
+	// Static is a message with no fields.
+	Static Case = "static"
+
+	// Record is a preformatted 256-byte line written with io.Writer.Write.
+	// It is the only case of the "core" group, which has no logger.
+	Record Case = "record"
+)
+
+// The content of the entries. Every logger writes the same message and
+// the same field names and values, in its own JSON dialect.
+const (
+	fieldsMessage = "request handled"
+	staticMessage = "cache warmed up"
+
+	fMethod     = "GET"
+	fPath       = "/api/v1/users/42"
+	fStatus     = 200
+	fBytes      = int64(5120)
+	fLatency    = 1234567 * time.Nanosecond
+	fRequestID  = "4bf92f3577b34da6a3ce929d0e0e4736"
+	fRemoteAddr = "192.0.2.10:54321"
+	fUserAgent  = "Mozilla/5.0 (X11; Linux x86_64)"
+	fCached     = false
+)
+
+var errUpstream = errors.New("upstream: connection reset by peer")
+
+// record is the line of case Record: 255 bytes and a newline.
+var record = func() []byte {
+	p := make([]byte, 256)
+	for i := range p {
+		p[i] = 'a' + byte(i%26)
+	}
+	p[len(p)-1] = '\n'
+	return p
+}()
+
+// A Logger writes entries of one Case to one sink. Log is called from many
+// goroutines at once; Sync and Close may run concurrently with Log.
+type Logger interface {
+	// Log writes one entry.
+	Log()
+
+	// Sync flushes what was logged so far to the sink and makes it durable
+	// the way the output's users would: the output's own Sync where it has
+	// one, otherwise the sink's (fsync for a file).
+	Sync() error
+
+	// Close flushes and stops the output. Afterwards every entry the output
+	// accepted is in the sink. It does not close the sink, but some peers
+	// do (the diode closes a sink that is an io.Closer).
+	Close() error
+}
+
+// An Output is one way of getting entries from a logger to a sink, such as
+// "zap over a BufferedWriteSyncer" or "zerolog over asynclog".
+type Output struct {
+	// Group is the logger ("zap", "zerolog", "logrus", "slog") or "core"
+	// for the writers compared without a logger.
+	Group string
+
+	// Name identifies the output in its group and in benchmark names.
+	Name string
+
+	// Title is the name shown in tables.
+	Title string
+
+	// Discard marks the outputs that ignore the sink and write to
+	// io.Discard (or nowhere): they measure formatting alone, the floor
+	// of their group.
+	Discard bool
+
+	// Lossy marks the outputs that drop entries by design when their
+	// sink falls behind. All others must deliver every entry.
+	Lossy bool
+
+	// Cases lists the cases the output supports.
+	Cases []Case
+
+	// Open makes a Logger that writes entries of case c to sink.
+	Open func(sink io.Writer, c Case) Logger
+}
+
+// Supports reports whether o can log entries of case c.
+func (o *Output) Supports(c Case) bool {
+	for _, x := range o.Cases {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// ID returns "group/name", the output's name in benchmarks and reports.
+func (o *Output) ID() string { return o.Group + "/" + o.Name }
+
+// LoggerCases are the cases of every logger group.
+var LoggerCases = []Case{Fields, Static}
+
+var registry []*Output
+
+// register adds outputs to the list returned by Outputs, in order.
+func register(outs ...*Output) { registry = append(registry, outs...) }
+
+// Outputs returns every output, grouped by logger, each group's outputs in
+// the order the tables show them: the io.Discard floor first.
+func Outputs() []*Output {
+	out := slices.Clone(registry)
+	slices.SortStableFunc(out, func(a, b *Output) int {
+		return slices.Index(groups, a.Group) - slices.Index(groups, b.Group)
+	})
+	return out
+}
+
+var groups = []string{"zap", "zerolog", "logrus", "slog", "core"}
+
+// Groups returns the group names in the order of Outputs.
+func Groups() []string { return slices.Clone(groups) }
+
+// funcLogger is a Logger made of functions.
+type funcLogger struct {
+	log   func()
+	sync  func() error
+	close func() error
+}
+
+func (l *funcLogger) Log()         { l.log() }
+func (l *funcLogger) Sync() error  { return l.sync() }
+func (l *funcLogger) Close() error { return l.close() }
+
+// syncOf returns w's Sync method, or a no-op if it has none.
+func syncOf(w io.Writer) func() error {
+	if s, ok := w.(interface{ Sync() error }); ok {
+		return s.Sync
+	}
+	return func() error { return nil }
+}
+
+func nop() error { return nil }

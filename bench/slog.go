@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/asynclog/asynclog/core"
+)
+
+// The slog group: slog.New(slog.NewJSONHandler(w, nil)) over each output.
+// Entries are logged with LogAttrs, slog's fastest form.
+func init() {
+	register(
+		&Output{
+			Group: "slog", Name: "discard", Title: "io.Discard",
+			Discard: true, Cases: LoggerCases,
+			Open: func(_ io.Writer, c Case) Logger { return newSlog(io.Discard, c, nop, nop) },
+		},
+		&Output{
+			Group: "slog", Name: "file", Title: "*os.File",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger { return newSlog(w, c, syncOf(w), nop) },
+		},
+		&Output{
+			Group: "slog", Name: "core", Title: "core.Writer",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				cw := core.New(core.WithSink(w))
+				return newSlog(cw, c, cw.Sync, cw.Close)
+			},
+		},
+	)
+}
+
+// newSlog returns a Logger that logs case c with slog's JSON handler to w.
+func newSlog(w io.Writer, c Case, sync, close func() error) Logger {
+	l := slog.New(slog.NewJSONHandler(w, nil))
+	ctx := context.Background()
+	log := func() { l.LogAttrs(ctx, slog.LevelInfo, staticMessage) }
+	if c == Fields {
+		log = func() {
+			l.LogAttrs(ctx, slog.LevelInfo, fieldsMessage,
+				slog.String("method", fMethod),
+				slog.String("path", fPath),
+				slog.Int("status", fStatus),
+				slog.Int64("bytes", fBytes),
+				slog.Duration("latency", fLatency),
+				slog.String("request_id", fRequestID),
+				slog.String("remote_addr", fRemoteAddr),
+				slog.String("user_agent", fUserAgent),
+				slog.Bool("cached", fCached),
+				slog.Any("error", errUpstream),
+			)
+		}
+	}
+	return &funcLogger{log: log, sync: sync, close: close}
+}

@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynclog/asynclog/core"
+)
+
+// The "core" group: the bare io.Writers, compared on case Record without a
+// logger in front.
+func init() {
+	register(
+		&Output{
+			Group: "core", Name: "floor", Title: "floor (atomic add, copy, atomic add)",
+			Discard: true, Cases: []Case{Record},
+			Open: func(io.Writer, Case) Logger { return newFloor() },
+		},
+		&Output{
+			Group: "core", Name: "core-discard", Title: "core.Writer → io.Discard",
+			Discard: true, Cases: []Case{Record},
+			Open: func(io.Writer, Case) Logger { return newCoreLogger(io.Discard, core.Block) },
+		},
+		&Output{
+			Group: "core", Name: "file", Title: "*os.File",
+			Cases: []Case{Record},
+			Open: func(w io.Writer, _ Case) Logger {
+				return &writerLogger{w: w, sync: syncOf(w), close: nop}
+			},
+		},
+		&Output{
+			Group: "core", Name: "mutex-bufio", Title: "mutex + bufio.Writer",
+			Cases: []Case{Record},
+			Open: func(w io.Writer, _ Case) Logger {
+				m := newMutexWriter(w)
+				return &writerLogger{w: m, sync: m.Sync, close: m.Flush}
+			},
+		},
+		&Output{
+			Group: "core", Name: "channel", Title: "channel writer",
+			Cases: []Case{Record},
+			Open: func(w io.Writer, _ Case) Logger {
+				c := newChanWriter(w)
+				return &writerLogger{w: c, sync: c.Sync, close: c.Close}
+			},
+		},
+		&Output{
+			Group: "core", Name: "core", Title: "core.Writer (Block)",
+			Cases: []Case{Record},
+			Open: func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Block) },
+		},
+		&Output{
+			Group: "core", Name: "core-drop", Title: "core.Writer (Drop)",
+			Lossy: true, Cases: []Case{Record},
+			Open: func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Drop) },
+		},
+	)
+}
+
+// floor is the least any buffered writer of asynclog's design can do per
+// record: one atomic add to reserve room, a copy, one atomic add to
+// release it. It writes into a ring that nothing reads.
+type floor struct {
+	reserve atomic.Uint64
+	_       [56]byte
+	release atomic.Uint64
+	_       [56]byte
+	data    []byte
+}
+
+// floorSize is the ring's size, a power of two.
+const floorSize = core.DefaultBufferSize
+
+func newFloor() *floor { return &floor{data: make([]byte, floorSize+len(record))} }
+
+func (f *floor) Log() {
+	n := uint64(len(record))
+	start := (f.reserve.Add(n) - n) & (floorSize - 1)
+	copy(f.data[start:], record)
+	f.release.Add(1)
+}
+
+func (f *floor) Sync() error  { return nil }
+func (f *floor) Close() error { return nil }
+
+// coreLogger writes case Record to a core.Writer with a direct call, so
+// that it pays no more indirection than the floor.
+type coreLogger struct{ w *core.Writer }
+
+func newCoreLogger(sink io.Writer, o core.Overflow) *coreLogger {
+	return &coreLogger{core.New(core.WithSink(sink), core.WithOverflow(o))}
+}
+
+func (l *coreLogger) Log()         { l.w.Write(record) }
+func (l *coreLogger) Sync() error  { return l.w.Sync() }
+func (l *coreLogger) Close() error { return l.w.Close() }
+
+// writerLogger writes case Record to any io.Writer.
+type writerLogger struct {
+	w     io.Writer
+	sync  func() error
+	close func() error
+}
+
+func (l *writerLogger) Log()         { l.w.Write(record) }
+func (l *writerLogger) Sync() error  { return l.sync() }
+func (l *writerLogger) Close() error { return l.close() }
+
+// chanSlots is the capacity of the channel writer's channel.
+const chanSlots = 1024
+
+// chanWriter is the asynchronous writer teams write by hand: Write copies
+// the record and sends the copy on a buffered channel, and one goroutine
+// writes each copy to the sink. Write blocks while the channel is full, so
+// nothing is lost. It must not be used after Close.
+type chanWriter struct {
+	ch   chan []byte
+	sink io.Writer
+	done chan struct{}
+	once sync.Once
+}
+
+func newChanWriter(sink io.Writer) *chanWriter {
+	w := &chanWriter{ch: make(chan []byte, chanSlots), sink: sink, done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *chanWriter) run() {
+	defer close(w.done)
+	for p := range w.ch {
+		w.sink.Write(p)
+	}
+}
+
+// Write queues a copy of p.
+func (w *chanWriter) Write(p []byte) (int, error) {
+	w.ch <- bytes.Clone(p)
+	return len(p), nil
+}
+
+// Sync syncs the sink. Like most hand-written writers it is no barrier:
+// records still in the channel are not waited for.
+func (w *chanWriter) Sync() error { return syncOf(w.sink)() }
+
+// Close writes every queued record and stops the goroutine.
+func (w *chanWriter) Close() error {
+	w.once.Do(func() { close(w.ch) })
+	<-w.done
+	return nil
+}
+
+// mutexWriter is the synchronous buffered writer: a bufio.Writer of
+// core.DefaultBufferSize behind a mutex, so callers take turns and the one
+// that fills the buffer writes it to the sink.
+type mutexWriter struct {
+	mu   sync.Mutex
+	buf  *bufio.Writer
+	sink io.Writer
+}
+
+func newMutexWriter(sink io.Writer) *mutexWriter {
+	return &mutexWriter{buf: bufio.NewWriterSize(sink, core.DefaultBufferSize), sink: sink}
+}
+
+// Write copies p into the buffer, writing the buffer out first if p does
+// not fit.
+func (w *mutexWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// Flush writes the buffer to the sink.
+func (w *mutexWriter) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Flush()
+}
+
+// Sync flushes the buffer and syncs the sink, holding the lock throughout.
+func (w *mutexWriter) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return errors.Join(w.buf.Flush(), syncOf(w.sink)())
+}

@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"errors"
+	"io"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// The zap group: a zap.Logger with the production JSON encoder (no
+// sampling, no caller, so that every entry is written) over each output.
+func init() {
+	register(
+		&Output{
+			Group: "zap", Name: "discard", Title: "io.Discard",
+			Discard: true, Cases: LoggerCases,
+			Open: func(_ io.Writer, c Case) Logger {
+				return newZap(zapcore.AddSync(io.Discard), c, nop)
+			},
+		},
+		&Output{
+			Group: "zap", Name: "file", Title: "*os.File (zapcore.Lock)",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				// zap.Open and zap.NewProduction lock the file this way.
+				return newZap(zapcore.Lock(zapcore.AddSync(w)), c, nop)
+			},
+		},
+		&Output{
+			Group: "zap", Name: "buffered", Title: "BufferedWriteSyncer",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(w)} // 256 kB, 30 s
+				return newZap(ws, c, ws.Stop)
+			},
+		},
+		&Output{
+			Group: "zap", Name: "channel", Title: "channel writer",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				cw := newChanWriter(w)
+				return newZap(zapcore.AddSync(cw), c, cw.Close)
+			},
+		},
+	)
+}
+
+// newZap returns a Logger that logs case c with zap to ws. Close syncs the
+// logger and then calls stop.
+func newZap(ws zapcore.WriteSyncer, c Case, stop func() error) Logger {
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	l := zap.New(zapcore.NewCore(enc, ws, zapcore.InfoLevel))
+	log := func() { l.Info(staticMessage) }
+	if c == Fields {
+		log = func() {
+			l.Info(fieldsMessage,
+				zap.String("method", fMethod),
+				zap.String("path", fPath),
+				zap.Int("status", fStatus),
+				zap.Int64("bytes", fBytes),
+				zap.Duration("latency", fLatency),
+				zap.String("request_id", fRequestID),
+				zap.String("remote_addr", fRemoteAddr),
+				zap.String("user_agent", fUserAgent),
+				zap.Bool("cached", fCached),
+				zap.Error(errUpstream),
+			)
+		}
+	}
+	return &funcLogger{
+		log:   log,
+		sync:  l.Sync,
+		close: func() error { return errors.Join(l.Sync(), stop()) },
+	}
+}

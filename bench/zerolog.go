@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/diode"
+)
+
+// Diode settings from zerolog's README.
+const (
+	diodeSlots = 1000
+	diodePoll  = 10 * time.Millisecond
+)
+
+// The zerolog group: zerolog.New(w).With().Timestamp().Logger(), as in
+// zerolog's README, over each output.
+func init() {
+	register(
+		&Output{
+			Group: "zerolog", Name: "discard", Title: "io.Discard",
+			Discard: true, Cases: LoggerCases,
+			Open: func(_ io.Writer, c Case) Logger { return newZerolog(io.Discard, c, nop, nop) },
+		},
+		&Output{
+			Group: "zerolog", Name: "file", Title: "*os.File",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger { return newZerolog(w, c, syncOf(w), nop) },
+		},
+		&Output{
+			Group: "zerolog", Name: "diode", Title: "diode (1000 slots, 10 ms poll)",
+			Lossy: true, Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				d := diode.NewWriter(w, diodeSlots, diodePoll, func(int) {})
+				return newZerolog(d, c, syncOf(w), d.Close)
+			},
+		},
+	)
+}
+
+// newZerolog returns a Logger that logs case c with zerolog to w.
+func newZerolog(w io.Writer, c Case, sync, close func() error) Logger {
+	l := zerolog.New(w).With().Timestamp().Logger()
+	log := func() { l.Info().Msg(staticMessage) }
+	if c == Fields {
+		log = func() {
+			l.Info().
+				Str("method", fMethod).
+				Str("path", fPath).
+				Int("status", fStatus).
+				Int64("bytes", fBytes).
+				Dur("latency", fLatency).
+				Str("request_id", fRequestID).
+				Str("remote_addr", fRemoteAddr).
+				Str("user_agent", fUserAgent).
+				Bool("cached", fCached).
+				Err(errUpstream).
+				Msg(fieldsMessage)
+		}
+	}
+	return &funcLogger{log: log, sync: sync, close: close}
+}
