@@ -1,0 +1,29 @@
+# asynclog: `make test` is what CI runs; `make bench` prints the comparison
+# with zap, zerolog, logrus and slog outputs and writes BENCHMARKS.md.
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_FUZZTIME ?= 20s
+FUZZTIME    ?= 5m
+
+.PHONY: test lint fuzz bench
+
+## test: go vet, every test under the race detector, and a short fuzz run of the core
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
+
+## lint: gofmt, go vet and staticcheck, over the library and the bench module
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## fuzz: a longer fuzz run of the core (FUZZTIME=5m by default)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(FUZZTIME) ./core
+
+## bench: the comparison suite (about 10 minutes); prints tables and writes BENCHMARKS.md
+bench:
+	cd bench && $(GO) run ./cmd/asynclog-bench

@@ -1,0 +1,178 @@
+package core
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// callSink records every Write call separately.
+type callSink struct {
+	mu    sync.Mutex
+	calls [][]byte
+}
+
+func (s *callSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (s *callSink) snapshot() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.calls...)
+}
+
+// fuzzRecord returns record i of length n. Under Drop, records carry a
+// header (index, length) so that the delivered ones can be told apart.
+func fuzzRecord(i, n int, header bool) []byte {
+	p := make([]byte, n)
+	for j := range p {
+		p[j] = byte(i*31 + j*7 + 1)
+	}
+	if header {
+		binary.BigEndian.PutUint32(p, uint32(i))
+		binary.BigEndian.PutUint16(p[4:], uint16(n))
+	}
+	return p
+}
+
+const fuzzHeader = 6
+
+// FuzzWriter drives a Writer with a sequence of writes, syncs and a final
+// close decoded from the input, and checks what the sink received against
+// a model: under Block, exactly the records written, in order, each sink
+// call holding whole records; under Drop, an ordered subsequence of them,
+// whole, with delivered + dropped == written.
+func FuzzWriter(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 2, 3, 250, 6, 4, 7, 255})
+	f.Add([]byte{1, 200, 0, 255, 0, 255, 1, 255, 6, 2, 255, 7, 10})
+	f.Add([]byte{3, 16, 5, 5, 5, 5, 5, 5, 5, 6, 5, 5, 5})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		drop := data[0]&1 == 1
+		size := MinBufferSize + int(data[1])*4
+		overflow := Block
+		if drop {
+			overflow = Drop
+		}
+		sink := &callSink{}
+		w := New(WithSink(sink), WithBufferSize(size), WithOverflow(overflow))
+
+		var written [][]byte // every record given to Write, in order
+		var mustArrive []bool
+		check := func() {
+			calls := sink.snapshot()
+			if drop {
+				checkDropCalls(t, calls, written, mustArrive)
+				return
+			}
+			checkBlockCalls(t, calls, written)
+		}
+		ops := data[2:]
+		for i := 0; i < len(ops); i++ {
+			op := ops[i] % 8
+			switch {
+			case op == 6:
+				require.NoError(t, w.Sync())
+				check()
+				continue
+			case i+1 >= len(ops):
+				continue
+			}
+			i++
+			v := int(ops[i])
+			n := 1 + v/4
+			if v >= 200 {
+				n = v * 8 // 1600..2040 bytes: past the smaller buffers
+			}
+			if drop && n < fuzzHeader {
+				n = fuzzHeader
+			}
+			p := fuzzRecord(len(written), n, drop)
+			written = append(written, p)
+			var (
+				got int
+				err error
+			)
+			if op == 7 {
+				got, err = w.WriteWait(p)
+			} else {
+				got, err = w.Write(p)
+			}
+			mustArrive = append(mustArrive, op == 7 || !drop)
+			require.NoError(t, err)
+			require.Equal(t, n, got)
+		}
+		require.NoError(t, w.Close())
+		check()
+
+		st := w.Stats()
+		require.Equal(t, uint64(len(written)), st.Records+st.DroppedRecords)
+		require.Equal(t, st.Records, st.WrittenRecords)
+		require.Zero(t, st.LostRecords)
+		if !drop {
+			require.Zero(t, st.DroppedRecords)
+		}
+		n, err := w.Write([]byte("late"))
+		require.ErrorIs(t, err, ErrClosed)
+		require.Zero(t, n)
+	})
+}
+
+// checkBlockCalls checks that the sink calls, concatenated, are a prefix
+// (after Close: all) of the records written, and that every call ends on a
+// record boundary. After a Sync every record written so far is there,
+// which is what written holds at that point.
+func checkBlockCalls(t *testing.T, calls [][]byte, written [][]byte) {
+	t.Helper()
+	want := bytes.Join(written, nil)
+	boundaries := map[int]bool{0: true}
+	off := 0
+	for _, r := range written {
+		off += len(r)
+		boundaries[off] = true
+	}
+	got := 0
+	for i, c := range calls {
+		require.NotEmpty(t, c, "sink call %d is empty", i)
+		require.Equal(t, want[got:got+len(c)], c, "sink call %d", i)
+		got += len(c)
+		require.True(t, boundaries[got], "sink call %d ends inside a record", i)
+	}
+	require.Equal(t, len(want), got, "sink holds %d of %d bytes written before Sync or Close", got, len(want))
+}
+
+// checkDropCalls parses each sink call as whole records with headers and
+// checks they are the records written, in order, with none twice, and
+// that every record that had to arrive did.
+func checkDropCalls(t *testing.T, calls [][]byte, written [][]byte, mustArrive []bool) {
+	t.Helper()
+	next := 0
+	for i, c := range calls {
+		for len(c) > 0 {
+			require.GreaterOrEqual(t, len(c), fuzzHeader, "sink call %d: torn record", i)
+			idx := int(binary.BigEndian.Uint32(c))
+			n := int(binary.BigEndian.Uint16(c[4:]))
+			require.Less(t, idx, len(written), "sink call %d: unknown record", i)
+			require.GreaterOrEqual(t, idx, next, "sink call %d: record %d out of order or twice", i, idx)
+			require.LessOrEqual(t, n, len(c), "sink call %d: record %d torn", i, idx)
+			require.Equal(t, written[idx], c[:n], "sink call %d: record %d", i, idx)
+			for k := next; k < idx; k++ {
+				require.False(t, mustArrive[k], "record %d, written with WriteWait, is missing", k)
+			}
+			next = idx + 1
+			c = c[n:]
+		}
+	}
+	for k := next; k < len(written); k++ {
+		require.False(t, mustArrive[k], "record %d, written with WriteWait, is missing", k)
+	}
+}
