@@ -18,7 +18,7 @@ func init() {
 		&Output{
 			Group: "logrus", Name: "file", Title: "*os.File",
 			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(w), c, syncOf(w), nop) },
+			Open:  func(w io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(w), c, syncOf(w), nop) },
 		},
 	)
 }

@@ -20,7 +20,7 @@ func init() {
 		&Output{
 			Group: "slog", Name: "file", Title: "*os.File",
 			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger { return newSlog(w, c, syncOf(w), nop) },
+			Open:  func(w io.Writer, c Case) Logger { return newSlog(w, c, syncOf(w), nop) },
 		},
 		&Output{
 			Group: "slog", Name: "core", Title: "core.Writer",

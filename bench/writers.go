@@ -51,7 +51,7 @@ func init() {
 		&Output{
 			Group: "core", Name: "core", Title: "core.Writer (Block)",
 			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Block) },
+			Open:  func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Block) },
 		},
 		&Output{
 			Group: "core", Name: "core-drop", Title: "core.Writer (Drop)",

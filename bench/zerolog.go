@@ -26,7 +26,7 @@ func init() {
 		&Output{
 			Group: "zerolog", Name: "file", Title: "*os.File",
 			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger { return newZerolog(w, c, syncOf(w), nop) },
+			Open:  func(w io.Writer, c Case) Logger { return newZerolog(w, c, syncOf(w), nop) },
 		},
 		&Output{
 			Group: "zerolog", Name: "diode", Title: "diode (1000 slots, 10 ms poll)",

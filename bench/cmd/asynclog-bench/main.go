@@ -1,0 +1,257 @@
+// Command asynclog-bench runs the comparison suite of package bench and
+// reports it: the go-test benchmarks (cost per call, at several
+// GOMAXPROCS), then the latency harness (tail latency, throughput, loss and
+// peak heap under sustained load, on a file, a slow sink and a file synced
+// every 10 ms). It prints one table per logger, checks the targets, and
+// with -o writes everything to a Markdown file.
+//
+// Run it from the bench module's directory:
+//
+//	go run ./cmd/asynclog-bench -o ../BENCHMARKS.md   # full run, about 10 minutes
+//	go run ./cmd/asynclog-bench -quick                # smoke run, under a minute
+//
+// BENCH_QUICK=1 in the environment means -quick. The raw go test output is
+// kept in the -raw file, for benchstat.
+//
+// It exits with status 1 if an output that must not lose entries lost some,
+// or an output reported an error.
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asynclog/asynclog/bench"
+)
+
+// settings are the parameters of one run of the suite.
+type settings struct {
+	quick bool
+
+	// go test benchmarks
+	count     int
+	cpu       string
+	benchtime string
+	pkgDir    string
+
+	// latency harness
+	goroutines int
+	calls      int
+	deadline   time.Duration // for the page-cache file
+	slowLimit  time.Duration // for the slow and fsync sinks
+
+	verbose bool
+}
+
+func main() {
+	quickEnv := os.Getenv("BENCH_QUICK") != "" && os.Getenv("BENCH_QUICK") != "0"
+	var (
+		quick      = flag.Bool("quick", quickEnv, "short smoke run (also BENCH_QUICK=1)")
+		out        = flag.String("o", "", "write the report to this Markdown `file`")
+		raw        = flag.String("raw", filepath.Join("results", "gobench.txt"), "keep the raw go test output in this `file`")
+		groupsFlag = flag.String("groups", "", "comma-separated `groups` to run (default all: "+strings.Join(bench.Groups(), ",")+")")
+		skipBench  = flag.Bool("skip-gobench", false, "skip the go-test benchmarks")
+		skipLat    = flag.Bool("skip-latency", false, "skip the latency harness")
+		count      = flag.Int("count", 0, "go test -count (default 6, quick 1)")
+		cpu        = flag.String("cpu", "1,2,4", "go test -cpu")
+		benchtime  = flag.String("benchtime", "", "go test -benchtime (default 100ms, quick 200x)")
+		goroutines = flag.Int("goroutines", 8, "goroutines logging at once in the latency harness")
+		calls      = flag.Int("calls", 0, "calls per goroutine in the latency harness (default 200000, quick 2000)")
+		verbose    = flag.Bool("v", false, "show every go test result")
+	)
+	flag.Parse()
+
+	s := settings{
+		quick: *quick, count: 6, cpu: *cpu, benchtime: "100ms", pkgDir: ".",
+		goroutines: *goroutines, calls: 200_000,
+		deadline: 60 * time.Second, slowLimit: 2 * time.Second,
+		verbose: *verbose,
+	}
+	if s.quick {
+		s.count, s.benchtime, s.calls = 1, "200x", 2000
+		s.deadline, s.slowLimit = 10*time.Second, 200*time.Millisecond
+	}
+	if *count > 0 {
+		s.count = *count
+	}
+	if *benchtime != "" {
+		s.benchtime = *benchtime
+	}
+	if *calls > 0 {
+		s.calls = *calls
+	}
+	var groups []string
+	if *groupsFlag != "" {
+		groups = strings.Split(*groupsFlag, ",")
+		for _, g := range groups {
+			if !slices.Contains(bench.Groups(), g) {
+				fatalf("unknown group %q", g)
+			}
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	rep := &report{settings: s, env: environment(), started: time.Now()}
+	if !*skipBench {
+		if err := os.MkdirAll(filepath.Dir(*raw), 0o755); err != nil {
+			fatalf("%v", err)
+		}
+		f, err := os.Create(*raw)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		rep.bench, err = goBench(ctx, s, groups, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fatalf("%v", err)
+		}
+		logf("go test output kept in %s (benchstat reads it)", *raw)
+	}
+	if !*skipLat {
+		var err error
+		rep.clock = clockOverhead()
+		rep.latency, err = runLatency(ctx, s, groups)
+		if err != nil {
+			fatalf("%v", err)
+		}
+	}
+	rep.elapsed = time.Since(rep.started)
+	rep.targets = evaluateTargets(rep)
+
+	rep.writeText(os.Stdout)
+	if *out != "" {
+		if err := rep.writeMarkdownFile(*out); err != nil {
+			fatalf("%v", err)
+		}
+		logf("report written to %s", *out)
+	}
+	if problems := rep.problems(); len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, "FAIL:", p)
+		}
+		os.Exit(1)
+	}
+}
+
+// latKey names one latency run.
+type latKey struct {
+	output string // group/name
+	c      bench.Case
+	sink   string
+}
+
+// sinks are the latency harness's sinks, in the order they are run.
+var sinks = []bench.Sink{bench.FileSink, bench.SlowSink, bench.FsyncSink}
+
+// runLatency runs the latency harness: every output and case on the
+// page-cache file, and every output that writes somewhere on the slow and
+// fsync sinks with its main case (Fields, or Record for the core group).
+func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*bench.Result, error) {
+	type run struct {
+		o    *bench.Output
+		c    bench.Case
+		sink bench.Sink
+	}
+	var plan []run
+	for _, sink := range sinks {
+		for _, o := range bench.Outputs() {
+			if len(groups) > 0 && !slices.Contains(groups, o.Group) {
+				continue
+			}
+			if sink.Name != bench.FileSink.Name {
+				if !o.Discard {
+					plan = append(plan, run{o, mainCase(o), sink})
+				}
+				continue
+			}
+			for _, c := range o.Cases {
+				plan = append(plan, run{o, c, sink})
+			}
+		}
+	}
+
+	dir, err := os.MkdirTemp("", "asynclog-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	results := make(map[latKey]*bench.Result, len(plan))
+	for i, p := range plan {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cfg := bench.Config{
+			Goroutines: s.goroutines,
+			Calls:      s.calls,
+			Deadline:   s.deadline,
+			Dir:        dir,
+		}
+		if p.sink.Name != bench.FileSink.Name {
+			cfg.Deadline = s.slowLimit
+		}
+		r, err := bench.Run(p.o, p.c, p.sink, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s on %s: %w", p.o.ID(), p.c, p.sink.Name, err)
+		}
+		results[latKey{p.o.ID(), p.c, p.sink.Name}] = r
+		logf("[%d/%d] %-5s %-26s %-6s %9s/s  p50 %8s  p99.9 %8s  max %8s  lost %s",
+			i+1, len(plan), p.sink.Name, p.o.ID(), p.c,
+			fmtCount(r.Throughput()), fmtDur(r.Quantile(50)), fmtDur(r.Quantile(99.9)),
+			fmtDur(r.Max()), fmtLoss(r))
+	}
+	return results, nil
+}
+
+// mainCase is the case an output is compared on when only one is run.
+func mainCase(o *bench.Output) bench.Case {
+	if o.Supports(bench.Fields) {
+		return bench.Fields
+	}
+	return o.Cases[0]
+}
+
+// nopLogger does nothing; timing it measures the clock.
+type nopLogger struct{}
+
+func (nopLogger) Log()         {}
+func (nopLogger) Sync() error  { return nil }
+func (nopLogger) Close() error { return nil }
+
+// clockOverhead returns the median time the harness measures for a call
+// that does nothing: the cost of reading the clock, included in every
+// latency it reports.
+func clockOverhead() time.Duration {
+	o := &bench.Output{
+		Group: "clock", Name: "nop", Discard: true, Cases: []bench.Case{bench.Record},
+		Open: func(_ io.Writer, _ bench.Case) bench.Logger { return nopLogger{} },
+	}
+	r, err := bench.Run(o, bench.Record, bench.FileSink, bench.Config{Goroutines: 1, Calls: 100_000})
+	if err != nil {
+		fatalf("%v", err)
+	}
+	return r.Quantile(50)
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "asynclog-bench: "+format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	logf(format, args...)
+	os.Exit(2)
+}

@@ -1,0 +1,478 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynclog/asynclog/bench"
+)
+
+// A report holds everything one run of the suite measured.
+type report struct {
+	settings settings
+	env      env
+	started  time.Time
+	elapsed  time.Duration
+	bench    map[benchKey]*benchStat
+	latency  map[latKey]*bench.Result
+	clock    time.Duration // what timing an empty call measures
+	targets  []target
+}
+
+var groupTitles = map[string]string{
+	"zap":     "zap (production JSON encoder)",
+	"zerolog": "zerolog",
+	"logrus":  "logrus (JSONFormatter)",
+	"slog":    "log/slog (JSONHandler, LogAttrs)",
+	"core":    "core alone (256-byte records, no logger)",
+}
+
+var caseTitles = map[bench.Case]string{
+	bench.Fields: "10 fields",
+	bench.Static: "static",
+	bench.Record: "256 B",
+}
+
+// procs returns the GOMAXPROCS values the benchmarks ran at.
+func (r *report) procs() []int {
+	var ps []int
+	for _, s := range strings.Split(r.settings.cpu, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+			ps = append(ps, n)
+		}
+	}
+	return ps
+}
+
+// mainProcs is the GOMAXPROCS that summary tables take go test numbers
+// from: the number of cores, or the nearest value that was run.
+func (r *report) mainProcs() int {
+	best := 0
+	for _, p := range r.procs() {
+		if best == 0 || abs(p-r.env.cores) < abs(best-r.env.cores) {
+			best = p
+		}
+	}
+	return best
+}
+
+func abs(x int) int { return max(x, -x) }
+
+// stat returns the go test summary of a benchmark, or nil.
+func (r *report) stat(id string, c bench.Case, mode string, procs int) *benchStat {
+	return r.bench[benchKey{id, c, mode, procs}]
+}
+
+// lat returns the latency run of an output, or nil.
+func (r *report) lat(id string, c bench.Case, sink string) *bench.Result {
+	return r.latency[latKey{id, c, sink}]
+}
+
+func (r *report) groups() []string {
+	var gs []string
+	for _, g := range bench.Groups() {
+		for _, o := range bench.Outputs() {
+			if o.Group == g && (r.hasBench(o) || r.hasLatency(o)) {
+				gs = append(gs, g)
+				break
+			}
+		}
+	}
+	return gs
+}
+
+func (r *report) hasBench(o *bench.Output) bool {
+	for k := range r.bench {
+		if k.output == o.ID() {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *report) hasLatency(o *bench.Output) bool {
+	for k := range r.latency {
+		if k.output == o.ID() {
+			return true
+		}
+	}
+	return false
+}
+
+func groupOutputs(group string) []*bench.Output {
+	var outs []*bench.Output
+	for _, o := range bench.Outputs() {
+		if o.Group == group {
+			outs = append(outs, o)
+		}
+	}
+	return outs
+}
+
+// reference is the output a group's ratios are taken against: its first
+// discarding output (io.Discard, or the floor for the core group).
+func reference(group string) *bench.Output {
+	for _, o := range groupOutputs(group) {
+		if o.Discard {
+			return o
+		}
+	}
+	return nil
+}
+
+// refLabel is the short name of a reference output in column headers.
+func refLabel(o *bench.Output) string {
+	if o.Name == "discard" {
+		return "io.Discard"
+	}
+	return o.Name
+}
+
+func groupCases(group string) []bench.Case {
+	var cs []bench.Case
+	for _, o := range groupOutputs(group) {
+		for _, c := range o.Cases {
+			if !slices.Contains(cs, c) {
+				cs = append(cs, c)
+			}
+		}
+	}
+	return cs
+}
+
+// best returns the highest throughput of the group's outputs that write
+// somewhere, on sink, for case c.
+func (r *report) best(group string, c bench.Case, sink string) float64 {
+	b := 0.0
+	for _, o := range groupOutputs(group) {
+		if res := r.lat(o.ID(), c, sink); res != nil && !o.Discard {
+			b = max(b, res.Throughput())
+		}
+	}
+	return b
+}
+
+// groupTable is the summary of one logger on the page-cache file.
+func (r *report) groupTable(group string) *table {
+	ref := reference(group)
+	p := r.mainProcs()
+	t := &table{
+		title: groupTitles[group],
+		header: []string{"case", "output", "serial", "parallel", "allocs/op",
+			"p50", "p99.9", "max", "entries/s", "× best", "× " + refLabel(ref), "lost", "peak heap"},
+		left: 2,
+		notes: []string{fmt.Sprintf(
+			"serial, parallel: ns/op from go test at GOMAXPROCS=%d; p50…peak heap: %d goroutines × %s calls on a page-cache file; × ratios are of entries/s",
+			p, r.settings.goroutines, fmtCount(float64(r.settings.calls)))},
+	}
+	for _, c := range groupCases(group) {
+		best := r.best(group, c, bench.FileSink.Name)
+		refRes := r.lat(ref.ID(), c, bench.FileSink.Name)
+		for _, o := range groupOutputs(group) {
+			if !o.Supports(c) || !(r.hasBench(o) || r.hasLatency(o)) {
+				continue
+			}
+			row := []string{caseTitles[c], o.Title}
+			row = append(row, r.benchCells(o.ID(), c, p)...)
+			res := r.lat(o.ID(), c, bench.FileSink.Name)
+			if res == nil {
+				row = append(row, "", "", "", "", "", "", "", "")
+			} else {
+				thr := res.Throughput()
+				row = append(row,
+					fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
+					fmtCount(thr), ratioOrDash(thr, best, !o.Discard), ratioOrDash(thr, throughput(refRes), true),
+					fmtLoss(res), fmtBytes(res.PeakHeap))
+			}
+			t.add(row...)
+		}
+	}
+	return t
+}
+
+// benchCells returns the serial ns/op, parallel ns/op and allocs/op cells.
+func (r *report) benchCells(id string, c bench.Case, procs int) []string {
+	cells := []string{"", "", ""}
+	if s := r.stat(id, c, "serial", procs); s != nil {
+		cells[0] = fmtNs(s.ns.Center)
+		cells[2] = strconv.FormatFloat(s.allocs.Center, 'f', -1, 64)
+	}
+	if s := r.stat(id, c, "parallel", procs); s != nil {
+		cells[1] = fmtNs(s.ns.Center)
+	}
+	return cells
+}
+
+func throughput(r *bench.Result) float64 {
+	if r == nil {
+		return 0
+	}
+	return r.Throughput()
+}
+
+func ratioOrDash(x, ref float64, ok bool) string {
+	if !ok || ref == 0 {
+		return "—"
+	}
+	return fmtRatio(x / ref)
+}
+
+// sinkTable compares every output that writes somewhere on one sink.
+func (r *report) sinkTable(sink bench.Sink) *table {
+	t := &table{
+		title: "Sink: " + sink.Title,
+		header: []string{"logger", "output", "case", "p50", "p99", "p99.9", "max",
+			"entries/s", "× on file", "lost", "peak heap"},
+		left: 3,
+		notes: []string{fmt.Sprintf(
+			"%d goroutines, up to %s calls each, stopped after %v; × on file: entries/s against the same output on the page-cache file",
+			r.settings.goroutines, fmtCount(float64(r.settings.calls)), r.settings.slowLimit)},
+	}
+	for _, g := range r.groups() {
+		for _, o := range groupOutputs(g) {
+			c := mainCase(o)
+			res := r.lat(o.ID(), c, sink.Name)
+			if res == nil {
+				continue
+			}
+			t.add(g, o.Title, caseTitles[c],
+				fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
+				fmtCount(res.Throughput()), ratioOrDash(res.Throughput(), throughput(r.lat(o.ID(), c, bench.FileSink.Name)), true),
+				fmtLoss(res), fmtBytes(res.PeakHeap))
+		}
+	}
+	return t
+}
+
+// benchTable lists every go test result of a group.
+func (r *report) benchTable(group string) *table {
+	t := &table{
+		title: groupTitles[group] + ": go test",
+		notes: []string{fmt.Sprintf(
+			"ns/op at each GOMAXPROCS: median of %d runs ± the 95%% confidence interval; B/op and allocs/op at GOMAXPROCS=%d",
+			r.settings.count, r.mainProcs())},
+		header: []string{"case", "output", "mode"},
+		left:   3,
+	}
+	for _, p := range r.procs() {
+		t.header = append(t.header, fmt.Sprintf("ns/op P=%d", p))
+	}
+	t.header = append(t.header, "B/op", "allocs/op")
+	for _, c := range groupCases(group) {
+		for _, o := range groupOutputs(group) {
+			for _, mode := range []string{"serial", "parallel"} {
+				if !o.Supports(c) || r.stat(o.ID(), c, mode, r.mainProcs()) == nil {
+					continue
+				}
+				row := []string{caseTitles[c], o.Title, mode}
+				for _, p := range r.procs() {
+					cell := ""
+					if s := r.stat(o.ID(), c, mode, p); s != nil {
+						cell = fmtNs(s.ns.Center)
+						if s.runs > 1 {
+							cell += " " + s.ns.PctRangeString()
+						}
+					}
+					row = append(row, cell)
+				}
+				s := r.stat(o.ID(), c, mode, r.mainProcs())
+				row = append(row, strconv.FormatFloat(s.bytes.Center, 'f', -1, 64),
+					strconv.FormatFloat(s.allocs.Center, 'f', -1, 64))
+				t.add(row...)
+			}
+		}
+	}
+	return t
+}
+
+func (r *report) targetTable() *table {
+	t := &table{title: "Targets", header: []string{"target", "measured", "met"}, left: 2}
+	for _, tg := range r.targets {
+		met := "not measured"
+		if tg.met != nil {
+			met = "no"
+			if *tg.met {
+				met = "yes"
+			}
+		}
+		t.add(tg.name, tg.measured, met)
+	}
+	return t
+}
+
+// tables returns the summary tables in the order they are shown.
+func (r *report) tables() []*table {
+	var ts []*table
+	if len(r.latency) > 0 || len(r.bench) > 0 {
+		for _, g := range r.groups() {
+			ts = append(ts, r.groupTable(g))
+		}
+	}
+	for _, s := range sinks[1:] {
+		if t := r.sinkTable(s); len(t.rows) > 0 {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// writeText prints the summary tables and the targets.
+func (r *report) writeText(w io.Writer) {
+	fmt.Fprintf(w, "asynclog-bench %s: %s, %d cores, %s; %s in %v\n",
+		r.mode(), r.env.cpu, r.env.cores, r.env.goVersion, r.env.date.Format("2006-01-02 15:04 MST"),
+		r.elapsed.Round(time.Second))
+	for _, t := range r.tables() {
+		t.text(w)
+	}
+	if len(r.targets) > 0 {
+		r.targetTable().text(w)
+	}
+}
+
+func (r *report) mode() string {
+	if r.settings.quick {
+		return "quick run"
+	}
+	return "full run"
+}
+
+// writeMarkdownFile writes the whole report to path.
+func (r *report) writeMarkdownFile(path string) error {
+	var b bytes.Buffer
+	r.writeMarkdown(&b)
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func (r *report) writeMarkdown(w io.Writer) {
+	s := r.settings
+	fmt.Fprintf(w, `# Benchmarks
+
+What a logging call costs (median and tail), how many entries are lost and
+how much heap is held, for asynclog and for the outputs a zap, zerolog,
+logrus or log/slog user would pick instead, measured side by side in one
+run. This file is generated by `+"`make bench`"+` (the command
+`+"`bench/cmd/asynclog-bench`"+`); do not edit it by hand.
+
+Machine and software:
+
+- Date: %s (%s, %v)
+- CPU: %s, %d cores (GOMAXPROCS %d), memory %s
+- OS: %s; temporary files on %s
+- Go: %s
+- asynclog: commit %s
+`,
+		r.env.date.Format("2006-01-02 15:04 MST"), r.mode(), r.elapsed.Round(time.Second),
+		r.env.cpu, r.env.cores, r.env.gomaxprocs, r.env.memory,
+		r.env.kernel, r.env.tempFS, r.env.goVersion, r.env.commit)
+	for _, m := range r.env.modules {
+		fmt.Fprintf(w, "- %s %s\n", m[0], m[1])
+	}
+	fmt.Fprintf(w, `
+Settings: go test -count %d -benchtime %s -cpu %s; latency harness %d
+goroutines × %s calls per output and case (at most %v on the slow and fsync
+sinks).
+`, s.count, s.benchtime, s.cpu, s.goroutines, fmtCount(float64(s.calls)), s.slowLimit)
+
+	if len(r.targets) > 0 {
+		fmt.Fprintf(w, "\n## Targets\n\nEach target is a ratio between outputs measured in this run.\n")
+		t := r.targetTable()
+		t.title = "Targets met and missed"
+		t.markdown(w)
+	}
+
+	fmt.Fprintf(w, "\n## Per logger, on a file\n")
+	for _, g := range r.groups() {
+		r.groupTable(g).markdown(w)
+	}
+	if len(r.latency) > 0 {
+		fmt.Fprintf(w, "\n## Slow sinks\n\nThe callers' view when the sink is slow: the same load on a sink that takes 1 ms per Write\n(like a network hop), and on a file that the harness syncs every 10 ms, where Sync means fsync.\n")
+		for _, s := range sinks[1:] {
+			if t := r.sinkTable(s); len(t.rows) > 0 {
+				t.markdown(w)
+			}
+		}
+	}
+	if len(r.bench) > 0 {
+		fmt.Fprintf(w, "\n## go test benchmarks\n")
+		for _, g := range r.groups() {
+			if t := r.benchTable(g); len(t.rows) > 0 {
+				t.markdown(w)
+			}
+		}
+	}
+	fmt.Fprintf(w, methodText, r.clock.Nanoseconds(), r.env.tempFS)
+}
+
+const methodText = `
+## How it is measured
+
+- **Outputs.** Every peer is set up once, in package bench, and both the
+  go-test benchmarks and the latency harness use that setup. zap uses the
+  production JSON encoder without sampling or caller annotation, so that
+  every entry is written; zerolog is ` + "`zerolog.New(w).With().Timestamp().Logger()`" + `;
+  logrus uses the JSONFormatter; slog uses ` + "`slog.NewJSONHandler`" + ` and
+  ` + "`LogAttrs`" + `. "10 fields" is a request log (method, path, status, bytes,
+  latency, request id, remote address, user agent, a bool and an error);
+  "static" is a message alone.
+- **ns/op, B/op, allocs/op** come from ` + "`go test -bench BenchmarkOutputs -benchmem`" + `:
+  serial is one goroutine, parallel is ` + "`b.RunParallel`" + ` (GOMAXPROCS goroutines).
+  The sink is a fresh file in the page cache whose Sync is hidden, so that
+  nothing fsyncs it. Each run's time includes the Close that hands what is
+  buffered to the file.
+- **Latency** is the time of every call, read with ` + "`time.Now`" + ` before and
+  after, recorded in an HdrHistogram (3 significant digits); it includes
+  about %d ns of clock reads (the median of timing an empty call). Eight
+  goroutines on a 2-core machine also wait for a processor now and then,
+  which shows in p99.99 and max of every output alike.
+- **entries/s** is calls divided by the time from the start of the load
+  until Close returned, so buffered outputs pay for their last flush.
+- **lost** is calls minus the lines counted in the file after Close.
+- **peak heap** is the highest sample, taken every 1 ms, of the runtime
+  metric ` + "`/memory/classes/heap/objects:bytes`" + ` (live objects and garbage
+  not yet swept), less its value after a GC just before the output was
+  made. It is the heap the output needs while it runs, garbage included.
+- Every latency run gets a fresh temporary file (on %s) and a GC before it.
+  The slow sink sleeps 1 ms before each Write; the fsync sink is the
+  ` + "`*os.File`" + ` itself, and a goroutine calls the output's Sync (or the
+  file's, for outputs without one) every 10 ms. Runs on those two sinks
+  stop at a deadline, as outputs that make each caller wait 1 ms would
+  otherwise take hours.
+
+## How to reproduce
+
+    make bench                      # this file, about 10 minutes
+    BENCH_QUICK=1 make bench        # smoke run, under a minute, no file
+
+or, from bench/: ` + "`go run ./cmd/asynclog-bench -o ../BENCHMARKS.md`" + `. The raw go
+test output is kept in bench/results/gobench.txt; compare two of them with
+` + "`go run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt`" + `.
+`
+
+// problems lists what makes the run fail: entries lost by an output that
+// must not lose any, and errors reported by an output.
+func (r *report) problems() []string {
+	var ps []string
+	keys := make([]latKey, 0, len(r.latency))
+	for k := range r.latency {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b latKey) int {
+		return strings.Compare(a.output+string(a.c)+a.sink, b.output+string(b.c)+b.sink)
+	})
+	for _, k := range keys {
+		res := r.latency[k]
+		if !res.Output.Discard && !res.Output.Lossy && res.Lost() != 0 {
+			ps = append(ps, fmt.Sprintf("%s (%s, %s sink) lost %d of %d entries", k.output, k.c, k.sink, res.Lost(), res.Calls))
+		}
+		if res.Err != nil {
+			ps = append(ps, fmt.Sprintf("%s (%s, %s sink): %v", k.output, k.c, k.sink, res.Err))
+		}
+	}
+	return ps
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/asynclog/asynclog/bench"
+)
+
+// A target is one of the suite's goals, checked against this run.
+type target struct {
+	name     string
+	measured string
+	met      *bool // nil if it could not be measured
+}
+
+func verdict(ok bool) *bool { return &ok }
+
+// Output IDs the targets refer to.
+const (
+	zapDiscard      = "zap/discard"
+	zapBuffered     = "zap/buffered"
+	zapAsync        = "zap/zapasync"
+	zerologDiode    = "zerolog/diode"
+	zerologAsync    = "zerolog/zerologasync"
+	logrusFile      = "logrus/file"
+	logrusAsync     = "logrus/logrusasync"
+	coreFloor       = "core/floor"
+	coreDiscard     = "core/core-discard"
+	coreBlock       = "core/core"
+	coreDrop        = "core/core-drop"
+	fileSink        = "file"
+	notMeasuredText = "not measured: output or run missing"
+)
+
+// evaluateTargets checks every target on the results of r.
+func evaluateTargets(r *report) []target {
+	var ts []target
+	add := func(t target) { ts = append(ts, t) }
+	for _, c := range bench.LoggerCases {
+		cs := caseTitles[c]
+		add(r.throughputRatio("zap+zapasync entries/s ≥ 0.9× zap→io.Discard ("+cs+")", zapAsync, zapDiscard, c, 0.9))
+		add(r.throughputRatio("zap+zapasync entries/s ≥ 1.3× BufferedWriteSyncer ("+cs+")", zapAsync, zapBuffered, c, 1.3))
+		add(r.tailRatio("zap+zapasync p99.9 ≤ 2× zap→io.Discard's ("+cs+")", zapAsync, zapDiscard, c, 2))
+		add(r.tailRatio("zap+zapasync p99.9 ≤ 1/20 of BufferedWriteSyncer's ("+cs+")", zapAsync, zapBuffered, c, 1.0/20))
+	}
+	add(r.noLoss("zap+zapasync loses 0 entries (every sink and case)", zapAsync))
+	for _, c := range bench.LoggerCases {
+		add(r.throughputRatio("zerolog+zerologasync entries/s ≥ diode ("+caseTitles[c]+")", zerologAsync, zerologDiode, c, 1))
+	}
+	add(r.zeroAllocsWhere("zerolog+zerologasync 0 allocs/op where the diode allocates", zerologAsync, zerologDiode))
+	add(r.noLossWhereDiodeLoses())
+	for _, c := range bench.LoggerCases {
+		add(r.throughputRatio("logrus+logrusasync parallel entries/s ≥ 2× logrus→file ("+caseTitles[c]+", harness)", logrusAsync, logrusFile, c, 2))
+		for _, p := range r.procs() {
+			if p > 1 {
+				add(r.parallelRatio(fmt.Sprintf("logrus+logrusasync parallel throughput ≥ 2× logrus→file (%s, go test P=%d)", caseTitles[c], p), logrusAsync, logrusFile, c, p, 2))
+			}
+		}
+	}
+	add(r.zeroAllocs("core.Writer Write 0 allocs/op", coreDiscard, coreBlock, coreDrop))
+	for _, p := range r.procs() {
+		add(r.serialRatio(fmt.Sprintf("core.Writer serial Write ≤ 1.5× floor (P=%d)", p), coreDiscard, coreFloor, bench.Record, p, 1.5))
+	}
+	return ts
+}
+
+// throughputRatio checks entries/s of a ≥ want × entries/s of b on the file.
+func (r *report) throughputRatio(name, a, b string, c bench.Case, want float64) target {
+	ra, rb := r.lat(a, c, fileSink), r.lat(b, c, fileSink)
+	if ra == nil || rb == nil {
+		return target{name: name, measured: notMeasuredText}
+	}
+	x := ra.Throughput() / rb.Throughput()
+	return target{name, fmt.Sprintf("%s/s vs %s/s: %s", fmtCount(ra.Throughput()), fmtCount(rb.Throughput()), fmtRatio(x)), verdict(x >= want)}
+}
+
+// tailRatio checks p99.9 of a ≤ want × p99.9 of b on the file.
+func (r *report) tailRatio(name, a, b string, c bench.Case, want float64) target {
+	ra, rb := r.lat(a, c, fileSink), r.lat(b, c, fileSink)
+	if ra == nil || rb == nil {
+		return target{name: name, measured: notMeasuredText}
+	}
+	qa, qb := ra.Quantile(99.9), rb.Quantile(99.9)
+	x := float64(qa) / float64(qb)
+	return target{name, fmt.Sprintf("%s vs %s: %s", fmtDur(qa), fmtDur(qb), fmtRatio(x)), verdict(x <= want)}
+}
+
+// noLoss checks that output id lost nothing in any latency run.
+func (r *report) noLoss(name, id string) target {
+	var calls, lost int64
+	runs := 0
+	for k, res := range r.latency {
+		if k.output == id {
+			runs++
+			calls += res.Calls
+			lost += res.Lost()
+		}
+	}
+	if runs == 0 {
+		return target{name: name, measured: notMeasuredText}
+	}
+	return target{name, fmt.Sprintf("%d of %d entries lost in %d runs", lost, calls, runs), verdict(lost == 0)}
+}
+
+// noLossWhereDiodeLoses checks that zerologasync lost nothing on every sink,
+// and shows what the diode lost on the same sinks.
+func (r *report) noLossWhereDiodeLoses() target {
+	name := "zerolog+zerologasync loses 0 entries where the diode loses most"
+	var parts []string
+	ok, any, most := true, false, false
+	for _, s := range sinks {
+		d, a := r.lat(zerologDiode, bench.Fields, s.Name), r.lat(zerologAsync, bench.Fields, s.Name)
+		if d == nil || a == nil {
+			continue
+		}
+		any = true
+		dl := float64(d.Lost()) / float64(d.Calls)
+		most = most || dl > 0.5
+		ok = ok && a.Lost() == 0
+		parts = append(parts, fmt.Sprintf("%s: diode lost %.1f%%, zerologasync %d", s.Name, 100*dl, a.Lost()))
+	}
+	if !any {
+		return target{name: name, measured: notMeasuredText}
+	}
+	if !most {
+		parts = append(parts, "(the diode never lost most)")
+	}
+	return target{name, strings.Join(parts, "; "), verdict(ok)}
+}
+
+// zeroAllocs checks that every go test benchmark of the outputs ids reports
+// 0 allocs/op.
+func (r *report) zeroAllocs(name string, ids ...string) target {
+	n, worst := 0, 0.0
+	for k, s := range r.bench {
+		for _, id := range ids {
+			if k.output == id {
+				n++
+				worst = max(worst, s.allocs.Center)
+			}
+		}
+	}
+	if n == 0 {
+		return target{name: name, measured: notMeasuredText}
+	}
+	return target{name, fmt.Sprintf("at most %v allocs/op in %d benchmarks", worst, n), verdict(worst == 0)}
+}
+
+// zeroAllocsWhere checks that output a makes no allocation in every
+// benchmark where output b makes some.
+func (r *report) zeroAllocsWhere(name, a, b string) target {
+	n, worstA, worstB := 0, 0.0, 0.0
+	for k, sb := range r.bench {
+		if k.output != b || sb.allocs.Center == 0 {
+			continue
+		}
+		ka := k
+		ka.output = a
+		if sa := r.bench[ka]; sa != nil {
+			n++
+			worstA = max(worstA, sa.allocs.Center)
+			worstB = max(worstB, sb.allocs.Center)
+		}
+	}
+	if n == 0 {
+		return target{name: name, measured: notMeasuredText}
+	}
+	return target{name, fmt.Sprintf("diode up to %v allocs/op, zerologasync up to %v, in %d benchmarks", worstB, worstA, n), verdict(worstA == 0)}
+}
+
+// parallelRatio checks that the parallel throughput of a, from go test at
+// GOMAXPROCS p, is at least want times that of b.
+func (r *report) parallelRatio(name, a, b string, c bench.Case, p int, want float64) target {
+	sa, sb := r.stat(a, c, "parallel", p), r.stat(b, c, "parallel", p)
+	if sa == nil || sb == nil {
+		return target{name: name, measured: notMeasuredText}
+	}
+	x := sb.ns.Center / sa.ns.Center
+	return target{name, fmt.Sprintf("%s/op vs %s/op: %s", fmtNs(sa.ns.Center), fmtNs(sb.ns.Center), fmtRatio(x)), verdict(x >= want)}
+}
+
+// serialRatio checks that serial ns/op of a is at most want times b's.
+func (r *report) serialRatio(name, a, b string, c bench.Case, p int, want float64) target {
+	sa, sb := r.stat(a, c, "serial", p), r.stat(b, c, "serial", p)
+	if sa == nil || sb == nil {
+		return target{name: name, measured: notMeasuredText}
+	}
+	x := sa.ns.Center / sb.ns.Center
+	return target{name, fmt.Sprintf("%s vs %s: %s", fmtNs(sa.ns.Center), fmtNs(sb.ns.Center), fmtRatio(x)), verdict(x <= want)}
+}
