@@ -78,7 +78,7 @@ func (w *Writer) flush(force bool) {
 	w.mu.Lock()
 	swapped := false
 	for {
-		switch w.spareAt {
+		switch w.spareState() {
 		case spareBusy:
 			// A caller is writing the spare buffer; wait for it.
 			w.room.Wait()
@@ -90,7 +90,7 @@ func (w *Writer) flush(force bool) {
 			w.mu.Lock()
 			continue
 		}
-		if swapped || w.closed {
+		if swapped || w.closed.Load() {
 			break
 		}
 		off := w.cur.Load().offset()
@@ -129,7 +129,7 @@ func (w *Writer) writeOut(b *buffer, p []byte) {
 		w.sinkWrite(p, 1)
 	}
 	w.mu.Lock()
-	w.spareAt = spareFree
+	w.setSpare(spareFree)
 	w.room.Broadcast()
 	w.mu.Unlock()
 }

@@ -52,16 +52,17 @@ type Writer struct {
 	syncs chan chan error // Sync requests
 	done  chan struct{}   // closed when the writer goroutine has exited
 
+	closeErr error // what Close returns; written before done is closed
+
 	// mu guards the fields below. It is taken on the slow paths only and
 	// never held while calling the sink or waiting for a drain.
-	mu       sync.Mutex
-	room     sync.Cond // broadcast when the spare buffer becomes free and at Close
-	spare    *buffer   // the buffer that is not cur
-	spareAt  spareState
-	closed   bool
-	closing  chan struct{} // closed by Close to stop the writer goroutine
-	err      error         // first sink error since the last Sync
-	closeErr error         // what Close returns, set before done is closed
+	mu      sync.Mutex
+	room    sync.Cond     // broadcast when the spare buffer becomes free and at Close
+	spare   *buffer       // the buffer that is not cur
+	spareAt atomic.Int32  // a spareState; written under mu, read without it by the drop check
+	closed  atomic.Bool   // written under mu
+	closing chan struct{} // closed by Close to stop the writer goroutine
+	err     error         // first sink error since the last Sync
 
 	stats counters
 }
@@ -74,6 +75,9 @@ const (
 	spareFull                   // sealed, waiting to be written
 	spareBusy                   // claimed: its holder owns the sink until it releases it
 )
+
+func (w *Writer) spareState() spareState { return spareState(w.spareAt.Load()) }
+func (w *Writer) setSpare(s spareState)  { w.spareAt.Store(int32(s)) }
 
 // New returns a Writer configured by opts and starts its writer goroutine.
 // It never fails: options out of range are replaced by their defaults or
@@ -191,11 +195,17 @@ const maxAttempts = 4
 // errDropped when the record was dropped, errTooLong when it should go the
 // way of large records, or ErrClosed.
 func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
+	if !wait && w.cur.Load() == b && w.spareState() != spareFree && !w.closed.Load() {
+		// Both buffers are full: drop without queueing on the mutex,
+		// which every other dropping caller would also want.
+		w.stats.dropped(n)
+		return errDropped
+	}
 	w.mu.Lock()
 	waited := false
 	for {
 		switch {
-		case w.closed:
+		case w.closed.Load():
 			w.mu.Unlock()
 			w.stats.dropped(n)
 			return ErrClosed
@@ -210,7 +220,7 @@ func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 				return errTooLong
 			}
 			return nil
-		case w.spareAt == spareFree:
+		case w.spareState() == spareFree:
 			w.swapLocked()
 			w.mu.Unlock()
 			w.nudge()
@@ -219,7 +229,7 @@ func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 			w.mu.Unlock()
 			w.stats.dropped(n)
 			return errDropped
-		case w.spareAt == spareFull:
+		case w.spareState() == spareFull:
 			// Both buffers are full and the writer goroutine has not
 			// come for the sealed one yet (on a loaded machine it may wait
 			// milliseconds for a processor). Rather than sleep, write it
@@ -249,7 +259,7 @@ func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 	n := len(p)
 	w.mu.Lock()
-	if w.closed {
+	if w.closed.Load() {
 		w.mu.Unlock()
 		w.stats.dropped(n)
 		return 0, ErrClosed
@@ -259,11 +269,11 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 		w.stats.dropped(n)
 		return n, nil
 	}
-	if w.spareAt != spareFree {
+	if w.spareState() != spareFree {
 		w.stats.waits.Add(1)
 	}
 	full := w.acquireSinkLocked(true)
-	closed := w.closed // Close may have come while we waited
+	closed := w.closed.Load() // Close may have come while we waited
 	w.mu.Unlock()
 	if closed {
 		w.writeOut(full, nil)
@@ -283,7 +293,7 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 // waiting and writing.
 func (w *Writer) acquireSinkLocked(swapCur bool) *buffer {
 	for {
-		switch w.spareAt {
+		switch w.spareState() {
 		case spareBusy:
 			w.room.Wait()
 			continue
@@ -294,11 +304,11 @@ func (w *Writer) acquireSinkLocked(swapCur bool) *buffer {
 			w.mu.Lock()
 			continue
 		}
-		if swapCur && !w.closed && w.cur.Load().offset() > 0 {
+		if swapCur && !w.closed.Load() && w.cur.Load().offset() > 0 {
 			w.swapLocked()
 			return w.claimLocked()
 		}
-		w.spareAt = spareBusy
+		w.setSpare(spareBusy)
 		return nil
 	}
 }
@@ -317,13 +327,13 @@ func (w *Writer) swapLocked() {
 	w.spare.reopen()
 	w.cur.Store(w.spare)
 	w.spare = old
-	w.spareAt = spareFull
+	w.setSpare(spareFull)
 }
 
 // claimLocked takes the full spare buffer for writing: from now on the
 // caller owns the sink until writeOut releases it. mu must be held.
 func (w *Writer) claimLocked() *buffer {
-	w.spareAt = spareBusy
+	w.setSpare(spareBusy)
 	return w.spare
 }
 
@@ -362,8 +372,8 @@ func (w *Writer) Sync() error {
 // and returns the same result.
 func (w *Writer) Close() error {
 	w.mu.Lock()
-	if !w.closed {
-		w.closed = true
+	if !w.closed.Load() {
+		w.closed.Store(true)
 		// No reservation succeeds after this seal. Those made before it
 		// are drained and written by the writer goroutine.
 		w.cur.Load().seal()
