@@ -6,6 +6,9 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/asynclog/asynclog/core"
+	"github.com/asynclog/asynclog/zapasync"
 )
 
 // The zap group: a zap.Logger with the production JSON encoder (no
@@ -41,6 +44,14 @@ func init() {
 			Open: func(w io.Writer, c Case) Logger {
 				cw := newChanWriter(w)
 				return newZap(zapcore.AddSync(cw), c, cw.Close)
+			},
+		},
+		&Output{
+			Group: "zap", Name: "zapasync", Title: "zapasync",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				ws := zapasync.New(core.WithSink(w))
+				return newZap(ws, c, ws.Close)
 			},
 		},
 	)

@@ -21,6 +21,8 @@ type env struct {
 	goVersion  string
 	tempFS     string
 	commit     string
+	loadStart  string // load averages when the run started
+	loadEnd    string // and when it ended
 	modules    [][2]string // path, version
 }
 
@@ -44,6 +46,7 @@ func environment() env {
 		goVersion:  runtime.Version(),
 		tempFS:     fsType(os.TempDir()),
 		commit:     gitCommit(),
+		loadStart:  loadAverage(),
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		e.kernel += ", kernel " + strings.TrimSpace(string(b))
@@ -93,4 +96,13 @@ func gitCommit() string {
 		commit += " with uncommitted changes"
 	}
 	return commit
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }

@@ -55,7 +55,7 @@ func main() {
 	quickEnv := os.Getenv("BENCH_QUICK") != "" && os.Getenv("BENCH_QUICK") != "0"
 	var (
 		quick      = flag.Bool("quick", quickEnv, "short smoke run (also BENCH_QUICK=1)")
-		out        = flag.String("o", "", "write the report to this Markdown `file`")
+		out        = flag.String("o", filepath.Join("..", "BENCHMARKS.md"), "write the report to this Markdown `file`; a quick or partial run writes it only if -o is given; \"\" for none")
 		raw        = flag.String("raw", filepath.Join("results", "gobench.txt"), "keep the raw go test output in this `file`")
 		groupsFlag = flag.String("groups", "", "comma-separated `groups` to run (default all: "+strings.Join(bench.Groups(), ",")+")")
 		skipBench  = flag.Bool("skip-gobench", false, "skip the go-test benchmarks")
@@ -68,6 +68,14 @@ func main() {
 		verbose    = flag.Bool("v", false, "show every go test result")
 	)
 	flag.Parse()
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["o"] && (*quick || *groupsFlag != "" || *skipBench || *skipLat) {
+		*out = ""
+	}
+	if err := checkModuleDir(); err != nil {
+		fatalf("%v", err)
+	}
 
 	s := settings{
 		quick: *quick, count: 6, cpu: *cpu, benchtime: "100ms", pkgDir: ".",
@@ -128,6 +136,7 @@ func main() {
 		}
 	}
 	rep.elapsed = time.Since(rep.started)
+	rep.env.loadEnd = loadAverage()
 	rep.targets = evaluateTargets(rep)
 
 	rep.writeText(os.Stdout)
@@ -144,6 +153,18 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// checkModuleDir checks that the current directory is the bench module's,
+// where go test finds the benchmarks and ../BENCHMARKS.md is the report.
+func checkModuleDir() error {
+	data, err := os.ReadFile("go.mod")
+	if err == nil && strings.HasPrefix(string(data), "module "+benchModule+"\n") {
+		return nil
+	}
+	return fmt.Errorf("run me from the directory of module %s (bench/ in the repository)", benchModule)
+}
+
+const benchModule = "github.com/asynclog/asynclog/bench"
 
 // latKey names one latency run.
 type latKey struct {

@@ -324,9 +324,9 @@ func (r *report) tables() []*table {
 
 // writeText prints the summary tables and the targets.
 func (r *report) writeText(w io.Writer) {
-	fmt.Fprintf(w, "asynclog-bench %s: %s, %d cores, %s; %s in %v\n",
+	fmt.Fprintf(w, "asynclog-bench %s: %s, %d cores, %s; %s in %v; load average %s at the start, %s at the end\n",
 		r.mode(), r.env.cpu, r.env.cores, r.env.goVersion, r.env.date.Format("2006-01-02 15:04 MST"),
-		r.elapsed.Round(time.Second))
+		r.elapsed.Round(time.Second), r.env.loadStart, r.env.loadEnd)
 	for _, t := range r.tables() {
 		t.text(w)
 	}
@@ -364,12 +364,13 @@ Machine and software:
 - Date: %s (%s, %v)
 - CPU: %s, %d cores (GOMAXPROCS %d), memory %s
 - OS: %s; temporary files on %s
+- Load average (1, 5, 15 min): %s at the start, %s at the end
 - Go: %s
 - asynclog: commit %s
 `,
 		r.env.date.Format("2006-01-02 15:04 MST"), r.mode(), r.elapsed.Round(time.Second),
 		r.env.cpu, r.env.cores, r.env.gomaxprocs, r.env.memory,
-		r.env.kernel, r.env.tempFS, r.env.goVersion, r.env.commit)
+		r.env.kernel, r.env.tempFS, r.env.loadStart, r.env.loadEnd, r.env.goVersion, r.env.commit)
 	for _, m := range r.env.modules {
 		fmt.Fprintf(w, "- %s %s\n", m[0], m[1])
 	}
