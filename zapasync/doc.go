@@ -1,0 +1,43 @@
+// Package zapasync gives zap asynchronous output through the shared core
+// of package core.
+//
+// New returns a WriteSyncer, the thing a zapcore.Core writes encoded
+// entries to. Its Write copies the entry into one of the core's two
+// buffers and returns; the core's goroutine hands full buffers to the sink.
+// Nothing else changes in the logger's setup:
+//
+//	ws := zapasync.New(core.WithSink(f))
+//	defer ws.Close()
+//	logger := zap.New(zapcore.NewCore(enc, ws, zap.InfoLevel))
+//
+// All buffering, ordering, flushing, overflow and error handling is the
+// core's; this package only connects it to zap.
+//
+// # Exit and panic
+//
+// zap's own core calls Sync on its WriteSyncer after every entry above
+// Error (DPanic, Panic and Fatal), before panicking or calling os.Exit.
+// WriteSyncer.Sync is the core's full barrier: every entry written before
+// it, the DPanic, Panic or Fatal entry included, is handed to the sink and
+// the sink is synced (an *os.File is fsynced) before Sync returns. So the
+// last entry of a process that dies through zap is on disk, and
+// logger.Sync() flushes everything logged before it. A process that ends
+// any other way must call Close (or at least Sync) first.
+//
+// # Never dropping what matters
+//
+// Under core.WithOverflow(core.Drop), a WriteSyncer drops what does not
+// fit, whatever its level: zap does not tell a WriteSyncer the level of
+// what it writes. NewCore, a drop-in replacement for zapcore.NewCore, does
+// know it: entries at or above the WriteSyncer's NoDropLevel (Error by
+// default) wait for room instead of being dropped, and entries at or above
+// its SyncLevel (DPanic by default, as in zap) are synced before Write
+// returns.
+//
+// # Settings
+//
+// The core is configured by the core.Options given to New. The settings of
+// this package are exported fields of WriteSyncer, set after New and before
+// the first entry is logged; the other adapters, zerologasync and
+// logrusasync, are configured the same way.
+package zapasync
