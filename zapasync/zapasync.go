@@ -20,7 +20,8 @@ type WriteSyncer struct {
 	NoDropLevel zapcore.Level
 
 	// SyncLevel is the lowest level at which NewCore syncs after writing
-	// an entry, so that the entry is in the sink before Write returns.
+	// an entry, so that the entry and everything before it are in the
+	// sink before Write returns; such entries are never dropped either.
 	// New sets it to zapcore.DPanicLevel, the level from which zap's own
 	// core syncs.
 	SyncLevel zapcore.Level
@@ -65,9 +66,10 @@ func (s *WriteSyncer) Stats() core.Stats {
 	return s.w.Stats()
 }
 
-// writeLevel writes p, an entry at level lvl, honouring NoDropLevel.
+// writeLevel writes p, an entry at level lvl: an entry at or above
+// NoDropLevel or SyncLevel is never dropped.
 func (s *WriteSyncer) writeLevel(lvl zapcore.Level, p []byte) (int, error) {
-	if lvl >= s.NoDropLevel {
+	if lvl >= s.NoDropLevel || lvl >= s.SyncLevel {
 		return s.w.WriteWait(p)
 	}
 	return s.w.Write(p)
