@@ -21,8 +21,8 @@ type env struct {
 	goVersion  string
 	tempFS     string
 	commit     string
-	loadStart  string // load averages when the run started
-	loadEnd    string // and when it ended
+	loadStart  string      // load averages when the run started
+	loadEnd    string      // and when it ended
 	modules    [][2]string // path, version
 }
 

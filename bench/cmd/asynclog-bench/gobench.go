@@ -117,7 +117,11 @@ func parseBench(r io.Reader) (map[benchKey]*benchStat, error) {
 		for _, v := range res.Values {
 			switch v.Unit { // as benchfmt normalizes them
 			case "sec/op":
-				s.ns = append(s.ns, v.Value*1e9)
+				ns := v.Value * 1e9
+				if v.OrigUnit == "ns/op" {
+					ns = v.OrigValue // exactly as printed
+				}
+				s.ns = append(s.ns, ns)
 			case "B/op":
 				s.bytes = append(s.bytes, v.Value)
 			case "allocs/op":

@@ -19,12 +19,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +69,8 @@ func main() {
 		goroutines = flag.Int("goroutines", 8, "goroutines logging at once in the latency harness")
 		calls      = flag.Int("calls", 0, "calls per goroutine in the latency harness (default 200000, quick 2000)")
 		verbose    = flag.Bool("v", false, "show every go test result")
+		cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the latency harness to `file`")
+		mutexProf  = flag.String("mutexprofile", "", "write a mutex contention profile of the latency harness to `file`")
 	)
 	flag.Parse()
 	given := map[string]bool{}
@@ -128,9 +133,15 @@ func main() {
 		logf("go test output kept in %s (benchstat reads it)", *raw)
 	}
 	if !*skipLat {
-		var err error
 		rep.clock = clockOverhead()
+		stopProfiles, err := startProfiles(*cpuProf, *mutexProf)
+		if err != nil {
+			fatalf("%v", err)
+		}
 		rep.latency, err = runLatency(ctx, s, groups)
+		if perr := stopProfiles(); err == nil {
+			err = perr
+		}
 		if err != nil {
 			fatalf("%v", err)
 		}
@@ -264,6 +275,39 @@ func clockOverhead() time.Duration {
 		fatalf("%v", err)
 	}
 	return r.Quantile(50)
+}
+
+// startProfiles starts the CPU and mutex profiles that have a file name and
+// returns the function that stops them and writes them.
+func startProfiles(cpuFile, mutexFile string) (stop func() error, err error) {
+	var cpu *os.File
+	if cpuFile != "" {
+		if cpu, err = os.Create(cpuFile); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, err
+		}
+	}
+	if mutexFile != "" {
+		runtime.SetMutexProfileFraction(5)
+	}
+	return func() error {
+		var errs []error
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cpu.Close())
+		}
+		if mutexFile != "" {
+			f, err := os.Create(mutexFile)
+			if err != nil {
+				return err
+			}
+			errs = append(errs, pprof.Lookup("mutex").WriteTo(f, 0), f.Close())
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }

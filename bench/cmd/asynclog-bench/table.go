@@ -87,8 +87,11 @@ func (t *table) markdown(w io.Writer) {
 }
 
 // fmtDur formats a duration with three significant digits.
-func fmtDur(d time.Duration) string {
-	ns := float64(d)
+func fmtDur(d time.Duration) string { return fmtNs(float64(d)) }
+
+// fmtNs formats a time in nanoseconds, such as go test's ns/op, with three
+// significant digits.
+func fmtNs(ns float64) string {
 	switch {
 	case ns < 1e3:
 		return sig3(ns) + " ns"
@@ -99,9 +102,6 @@ func fmtDur(d time.Duration) string {
 	}
 	return sig3(ns/1e9) + " s"
 }
-
-// fmtNs formats a time in nanoseconds, as go test reports it.
-func fmtNs(ns float64) string { return fmtDur(time.Duration(ns)) }
 
 // sig3 formats x with three significant digits (or none after the point).
 func sig3(x float64) string {
