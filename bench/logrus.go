@@ -4,6 +4,9 @@ import (
 	"io"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/asynclog/asynclog/core"
+	"github.com/asynclog/asynclog/logrusasync"
 )
 
 // The logrus group: a logrus.Logger with the JSONFormatter over each
@@ -19,6 +22,16 @@ func init() {
 			Group: "logrus", Name: "file", Title: "*os.File",
 			Cases: LoggerCases,
 			Open:  func(w io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(w), c, syncOf(w), nop) },
+		},
+		&Output{
+			Group: "logrus", Name: "logrusasync", Title: "logrusasync (Hook.Install)",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				l := newLogrusLogger(io.Discard)
+				h := logrusasync.NewHook(core.WithSink(w))
+				h.Install(l) // the logger's JSONFormatter moves to the hook
+				return newLogrus(l, c, h.Sync, h.Close)
+			},
 		},
 	)
 }

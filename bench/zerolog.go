@@ -6,6 +6,9 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/diode"
+
+	"github.com/asynclog/asynclog/core"
+	"github.com/asynclog/asynclog/zerologasync"
 )
 
 // Diode settings from zerolog's README.
@@ -34,6 +37,14 @@ func init() {
 			Open: func(w io.Writer, c Case) Logger {
 				d := diode.NewWriter(w, diodeSlots, diodePoll, func(int) {})
 				return newZerolog(d, c, syncOf(w), d.Close)
+			},
+		},
+		&Output{
+			Group: "zerolog", Name: "zerologasync", Title: "zerologasync",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				lw := zerologasync.Writer(core.WithSink(w))
+				return newZerolog(lw, c, lw.Sync, lw.Close)
 			},
 		},
 	)

@@ -2,14 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
@@ -33,55 +34,68 @@ type benchStat struct {
 	runs              int
 }
 
-// goBench runs the benchmarks of package bench with go test, writing its
-// output to raw, and returns their summaries. groups, if not empty,
-// restricts them to those outputs groups.
+// goBench runs the benchmarks of package bench, writing the go test output
+// to raw, and returns their summaries. groups, if not empty, restricts them
+// to those output groups.
+//
+// The test binary is built once. Each group runs in a process of its own,
+// so that one group's heap does not change the garbage collection of the
+// next, and -count is made of passes over all groups rather than of
+// back-to-back repetitions, so that a burst of noise on a shared machine
+// hits one sample of many outputs instead of every sample of one.
 func goBench(ctx context.Context, s settings, groups []string, raw io.Writer) (map[benchKey]*benchStat, error) {
-	pattern := "^BenchmarkOutputs$"
-	if len(groups) > 0 {
-		pattern += "/^(" + strings.Join(groups, "|") + ")$/"
-	}
-	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem",
-		"-count", strconv.Itoa(s.count), "-cpu", s.cpu, "-benchtime", s.benchtime,
-		"-timeout", "0", "."}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = s.pkgDir
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	dir, err := os.MkdirTemp("", "asynclog-bench-test-")
 	if err != nil {
 		return nil, err
 	}
-	logf("go %s", strings.Join(args, " "))
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bench.test")
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, ".")
+	build.Dir, build.Stdout, build.Stderr = s.pkgDir, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("building the benchmarks: %w", err)
+	}
+	if len(groups) == 0 {
+		groups = bench.Groups()
 	}
 
-	// Copy the output to raw, and show progress now and then.
-	total := expectedResults(s, groups)
-	var lines []byte
-	sc := bufio.NewScanner(out)
-	done, last := 0, time.Now()
-	for sc.Scan() {
-		line := sc.Bytes()
-		fmt.Fprintf(raw, "%s\n", line)
-		lines = append(append(lines, line...), '\n')
-		if strings.HasPrefix(string(line), "Benchmark") {
-			done++
-			if s.verbose {
-				logf("%s", line)
-			} else if time.Since(last) > 20*time.Second {
-				logf("go test: %d of %d results", done, total)
-				last = time.Now()
+	var all bytes.Buffer
+	out := io.MultiWriter(raw, &all)
+	total, done := expectedResults(s, groups), 0
+	logf("go test -bench BenchmarkOutputs -benchmem -count %d -cpu %s -benchtime %s: %d results",
+		s.count, s.cpu, s.benchtime, total)
+	for pass := 1; pass <= s.count; pass++ {
+		for _, g := range groups {
+			args := []string{"-test.run", "^$", "-test.bench", "^BenchmarkOutputs$/^" + g + "$/",
+				"-test.benchmem", "-test.count", "1", "-test.cpu", s.cpu,
+				"-test.benchtime", s.benchtime, "-test.timeout", "0"}
+			cmd := exec.CommandContext(ctx, bin, args...)
+			cmd.Dir, cmd.Stderr = s.pkgDir, os.Stderr
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				return nil, err
+			}
+			if err := cmd.Start(); err != nil {
+				return nil, err
+			}
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				line := sc.Text()
+				fmt.Fprintln(out, line)
+				if strings.HasPrefix(line, "Benchmark") {
+					done++
+					if s.verbose {
+						logf("%s", line)
+					}
+				}
+			}
+			if err := cmd.Wait(); err != nil {
+				return nil, fmt.Errorf("go test, group %s: %w", g, err)
 			}
 		}
+		logf("go test: pass %d of %d done, %d of %d results", pass, s.count, done, total)
 	}
-	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("go test: %w", err)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return parseBench(strings.NewReader(string(lines)))
+	return parseBench(&all)
 }
 
 // expectedResults is the number of result lines go test will print.
