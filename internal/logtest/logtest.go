@@ -215,3 +215,25 @@ func AwaitWait(t testing.TB, stats func() core.Stats, done <-chan struct{}) {
 		}
 	}
 }
+
+// Modes are the ways the benchmarks log: from one goroutine, or from
+// GOMAXPROCS goroutines at once.
+var Modes = []string{"serial", "parallel"}
+
+// Loop calls log b.N times, from one goroutine if mode is "serial" and
+// from b.RunParallel's goroutines if it is "parallel".
+func Loop(b *testing.B, mode string, log func()) {
+	b.ReportAllocs()
+	if mode != "parallel" {
+		for b.Loop() {
+			log()
+		}
+		return
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			log()
+		}
+	})
+}
