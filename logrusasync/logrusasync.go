@@ -1,6 +1,7 @@
 package logrusasync
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -69,6 +70,19 @@ func (h *Hook) Levels() []logrus.Level {
 // formatter, core.ErrClosed after Close, and an error from that sync;
 // logrus prints them on os.Stderr.
 func (h *Hook) Fire(e *logrus.Entry) error {
+	// Lend the formatter a buffer, as logrus does when it formats: the
+	// core copies the bytes, so the buffer can go back to the pool.
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	saved := e.Buffer
+	e.Buffer = buf
+	defer func() {
+		e.Buffer = saved
+		if buf.Cap() <= maxPooledBuffer {
+			bufPool.Put(buf)
+		}
+	}()
+
 	p, err := h.formatter(e).Format(e)
 	if err != nil {
 		return fmt.Errorf("logrusasync: formatting entry: %w", err)
@@ -83,6 +97,13 @@ func (h *Hook) Fire(e *logrus.Entry) error {
 	}
 	return h.w.Sync()
 }
+
+// bufPool holds the buffers Fire lends formatters.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds the buffers kept in bufPool, so that one huge
+// entry does not pin its buffer.
+const maxPooledBuffer = 64 << 10
 
 // formatter returns the formatter for e: the hook's, or else the one its
 // logger had before Install.
