@@ -17,9 +17,9 @@
 // # Formatting in Fire
 //
 // Fire formats the entry before it returns, with the hook's Formatter or,
-// if that is nil, the logger's. It must: logrus reuses the entry's buffer
-// once the call returns, and the caller may go on changing the maps and
-// slices it passed in Data. The formatter is called concurrently from the
+// if that is nil, the logger's. It must: logrus recycles the entry once the
+// call returns, and the caller may go on changing the maps and slices it
+// passed in Data. Like logrus, Fire lends the formatter a pooled buffer. The formatter is called concurrently from the
 // goroutines that log, not under the logger's lock as logrus calls its
 // own; logrus's JSONFormatter and TextFormatter are safe for that.
 //

@@ -47,9 +47,11 @@ func ExampleNewCore() {
 	// {"level":"warn","msg":"disk almost full","percent":95}
 }
 
-// The sink can be a lumberjack.Logger, which rotates the file. It is
-// called by the core's goroutine, so rotation happens off the path of the
-// goroutines that log.
+// The sink can be a lumberjack.Logger, which rotates the file. The core
+// calls it from its own goroutine (or, under core.Block with both buffers
+// full, from a caller that would otherwise wait), so rotation happens off
+// the path of the goroutines that log. Each buffer must be no larger than
+// MaxSize: lumberjack refuses larger writes.
 func Example_lumberjack() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
@@ -59,7 +61,7 @@ func Example_lumberjack() {
 
 	rotator := &lumberjack.Logger{
 		Filename: filepath.Join(dir, "app.log"),
-		MaxSize:  100, // megabytes; must be at least the buffer size
+		MaxSize:  100, // megabytes
 	}
 	defer rotator.Close()
 	ws := zapasync.New(core.WithSink(rotator))
