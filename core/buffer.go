@@ -1,10 +1,6 @@
 package core
 
-import (
-	"sync/atomic"
-
-	"golang.org/x/sys/cpu"
-)
+import "sync/atomic"
 
 // A buffer is one of the Writer's two fixed-size buffers. It lives through
 // epochs: reopened (empty, accepting), sealed (accepting nothing), drained
@@ -43,12 +39,12 @@ import (
 // of the two always sees the other (both are sequentially consistent
 // atomics): the owner never sleeps through the last commit.
 type buffer struct {
-	_      cpu.CacheLinePad
+	_      cacheLinePad
 	state  atomic.Uint64
 	commit atomic.Uint64
 	target atomic.Int64 // bytes to wait for once sealed; noTarget while open
 	data   []byte       // fixed; len(data) is the buffer size
-	_      cpu.CacheLinePad
+	_      cacheLinePad
 
 	// Written by the crosser before it commits; read by the owner after
 	// the drain, so the commit word orders it.
@@ -63,6 +59,11 @@ type buffer struct {
 	// a stale token from an earlier epoch; drain re-checks after waking.
 	drained chan struct{}
 }
+
+// cacheLinePad keeps the words callers fight over off the cache lines of
+// other data: 128 bytes covers the 64-byte lines of amd64 and the 128-byte
+// lines of some arm64 parts.
+type cacheLinePad [128]byte
 
 const (
 	sealedBit  = 1 << 63

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/cpu"
 )
 
 var (
@@ -40,12 +38,12 @@ type Writer struct {
 	high    uint64                 // high-water mark: wake the writer goroutine here
 	maxFast int                    // longer records skip the buffers (Block) or are dropped (Drop)
 	drop    bool                   // Overflow is Drop
-	_       cpu.CacheLinePad
+	_       cacheLinePad
 
 	// timing is set while the flush timer runs, so that a record landing
 	// in an empty buffer need not wake the writer goroutine to start it.
 	timing atomic.Bool
-	_      cpu.CacheLinePad
+	_      cacheLinePad
 
 	cfg   config
 	wake  chan struct{}   // non-blocking nudges for the writer goroutine
