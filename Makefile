@@ -5,6 +5,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FUZZTIME ?= 20s
 FUZZTIME    ?= 5m
+LOGRUS_LATEST ?= v1.10.2
 
 .PHONY: test lint fuzz bench
 
@@ -12,6 +13,10 @@ FUZZTIME    ?= 5m
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@# logrusasync against the newest logrus too, not only the v1.9 pinned in go.mod
+	tmp=$$(mktemp -d) && cp go.mod go.sum "$$tmp"/ && \
+	$(GO) get -modfile="$$tmp/go.mod" github.com/sirupsen/logrus@$(LOGRUS_LATEST) && \
+	$(GO) test -modfile="$$tmp/go.mod" -race -count=1 ./logrusasync; rc=$$?; rm -rf "$$tmp"; exit $$rc
 	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
 
 ## lint: gofmt, go vet and staticcheck, over the library and the bench module
