@@ -62,11 +62,11 @@ func (w *LevelWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	return n, w.w.Sync()
 }
 
-// atLeast reports whether level l is a severity at or above min.
+// atLeast reports whether level l is a severity at or above threshold.
 // zerolog.NoLevel and zerolog.Disabled, numbered above Panic, are not
 // severities.
-func atLeast(l, min zerolog.Level) bool {
-	return l >= min && l <= zerolog.PanicLevel
+func atLeast(l, threshold zerolog.Level) bool {
+	return l >= threshold && l <= zerolog.PanicLevel
 }
 
 // Sync returns once every event written before it has been handed to the
