@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/asynclog/asynclog/core"
 )
 
 // A Sink is what the outputs of a latency run write to. Every run gets a
@@ -136,6 +138,10 @@ type Result struct {
 	// GCs is the number of garbage collections during the run.
 	GCs uint64
 
+	// Core holds the counters of the asynclog core.Writer under the
+	// output after Close, or nil for the other outputs.
+	Core *core.Stats
+
 	// Err is the first error from Sync or Close.
 	Err error
 }
@@ -257,6 +263,9 @@ func Run(o *Output, c Case, sink Sink, cfg Config) (*Result, error) {
 		CallTime: callTime, Elapsed: elapsed,
 		Latency: hists[0], PeakHeap: peak, GCs: gcs,
 		Lines: -1, Err: firstErr,
+	}
+	if st, ok := coreStats(l); ok {
+		r.Core = &st
 	}
 	for g, h := range hists {
 		r.Calls += counts[g]

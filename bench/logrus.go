@@ -30,7 +30,9 @@ func init() {
 				l := newLogrusLogger(io.Discard)
 				h := logrusasync.NewHook(core.WithSink(w))
 				h.Install(l) // the logger's JSONFormatter moves to the hook
-				return newLogrus(l, c, h.Sync, h.Close)
+				fl := newLogrus(l, c, h.Sync, h.Close)
+				fl.stats = h.Stats
+				return fl
 			},
 		},
 	)
@@ -45,7 +47,7 @@ func newLogrusLogger(w io.Writer) *logrus.Logger {
 }
 
 // newLogrus returns a Logger that logs case c with l.
-func newLogrus(l *logrus.Logger, c Case, sync, close func() error) Logger {
+func newLogrus(l *logrus.Logger, c Case, sync, close func() error) *funcLogger {
 	log := func() { l.Info(staticMessage) }
 	if c == Fields {
 		log = func() {

@@ -15,6 +15,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/asynclog/asynclog/core"
 )
 
 // A Case is the entry that every call of a Logger writes.
@@ -144,16 +146,38 @@ var groups = []string{"zap", "zerolog", "logrus", "slog", "core"}
 // Groups returns the group names in the order of Outputs.
 func Groups() []string { return slices.Clone(groups) }
 
-// funcLogger is a Logger made of functions.
+// A StatsLogger is a Logger over asynclog: it also reports the counters
+// of its core.Writer.
+type StatsLogger interface {
+	Logger
+	Stats() core.Stats
+}
+
+// funcLogger is a Logger made of functions. stats is set for outputs over
+// asynclog; see CoreStats.
 type funcLogger struct {
 	log   func()
 	sync  func() error
 	close func() error
+	stats func() core.Stats
 }
 
 func (l *funcLogger) Log()         { l.log() }
 func (l *funcLogger) Sync() error  { return l.sync() }
 func (l *funcLogger) Close() error { return l.close() }
+
+// coreStats returns the counters of the asynclog core under l, if any.
+func coreStats(l Logger) (core.Stats, bool) {
+	switch l := l.(type) {
+	case *funcLogger:
+		if l.stats != nil {
+			return l.stats(), true
+		}
+	case StatsLogger:
+		return l.Stats(), true
+	}
+	return core.Stats{}, false
+}
 
 // syncOf returns w's Sync method, or a no-op if it has none.
 func syncOf(w io.Writer) func() error {

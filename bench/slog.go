@@ -27,14 +27,16 @@ func init() {
 			Cases: LoggerCases,
 			Open: func(w io.Writer, c Case) Logger {
 				cw := core.New(core.WithSink(w))
-				return newSlog(cw, c, cw.Sync, cw.Close)
+				l := newSlog(cw, c, cw.Sync, cw.Close)
+				l.stats = cw.Stats
+				return l
 			},
 		},
 	)
 }
 
 // newSlog returns a Logger that logs case c with slog's JSON handler to w.
-func newSlog(w io.Writer, c Case, sync, close func() error) Logger {
+func newSlog(w io.Writer, c Case, sync, close func() error) *funcLogger {
 	l := slog.New(slog.NewJSONHandler(w, nil))
 	ctx := context.Background()
 	log := func() { l.LogAttrs(ctx, slog.LevelInfo, staticMessage) }

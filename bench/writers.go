@@ -99,6 +99,9 @@ func (l *coreLogger) Log()         { l.w.Write(record) }
 func (l *coreLogger) Sync() error  { return l.w.Sync() }
 func (l *coreLogger) Close() error { return l.w.Close() }
 
+// Stats returns the core.Writer's counters.
+func (l *coreLogger) Stats() core.Stats { return l.w.Stats() }
+
 // writerLogger writes case Record to any io.Writer.
 type writerLogger struct {
 	w     io.Writer

@@ -51,7 +51,19 @@ func init() {
 			Cases: LoggerCases,
 			Open: func(w io.Writer, c Case) Logger {
 				ws := zapasync.New(core.WithSink(w))
-				return newZap(ws, c, ws.Close)
+				l := newZap(ws, c, ws.Close)
+				l.stats = ws.Stats
+				return l
+			},
+		},
+		&Output{
+			Group: "zap", Name: "zapasync-4mib", Title: "zapasync, 4 MiB buffers",
+			Cases: LoggerCases,
+			Open: func(w io.Writer, c Case) Logger {
+				ws := zapasync.New(core.WithSink(w), core.WithBufferSize(4<<20))
+				l := newZap(ws, c, ws.Close)
+				l.stats = ws.Stats
+				return l
 			},
 		},
 	)
@@ -59,7 +71,7 @@ func init() {
 
 // newZap returns a Logger that logs case c with zap to ws. Close syncs the
 // logger and then calls stop.
-func newZap(ws zapcore.WriteSyncer, c Case, stop func() error) Logger {
+func newZap(ws zapcore.WriteSyncer, c Case, stop func() error) *funcLogger {
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	l := zap.New(zapcore.NewCore(enc, ws, zapcore.InfoLevel))
 	log := func() { l.Info(staticMessage) }

@@ -44,14 +44,16 @@ func init() {
 			Cases: LoggerCases,
 			Open: func(w io.Writer, c Case) Logger {
 				lw := zerologasync.Writer(core.WithSink(w))
-				return newZerolog(lw, c, lw.Sync, lw.Close)
+				l := newZerolog(lw, c, lw.Sync, lw.Close)
+				l.stats = lw.Stats
+				return l
 			},
 		},
 	)
 }
 
 // newZerolog returns a Logger that logs case c with zerolog to w.
-func newZerolog(w io.Writer, c Case, sync, close func() error) Logger {
+func newZerolog(w io.Writer, c Case, sync, close func() error) *funcLogger {
 	l := zerolog.New(w).With().Timestamp().Logger()
 	log := func() { l.Info().Msg(staticMessage) }
 	if c == Fields {

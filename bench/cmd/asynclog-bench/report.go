@@ -250,6 +250,40 @@ func (r *report) sinkTable(sink bench.Sink) *table {
 	return t
 }
 
+// coreTable shows what the asynclog core did in each latency run: how many
+// sink writes, and how many calls found both buffers full and waited.
+func (r *report) coreTable() *table {
+	t := &table{
+		title: "Inside asynclog",
+		notes: []string{"Counters of the core.Writer under each asynclog output after Close (core.Stats). " +
+			"Waits are calls that found both buffers full and waited for the sink (Block); " +
+			"each such call is among the slowest, so when waits pass 0.1% of calls they set p99.9."},
+		header: []string{"sink", "logger", "output", "case", "sink writes", "bytes per write", "waits", "waits per call", "dropped"},
+		left:   4,
+	}
+	for _, s := range sinks {
+		for _, g := range r.groups() {
+			for _, o := range groupOutputs(g) {
+				for _, c := range o.Cases {
+					res := r.lat(o.ID(), c, s.Name)
+					if res == nil || res.Core == nil {
+						continue
+					}
+					st := res.Core
+					per := "—"
+					if st.Flushes > 0 {
+						per = fmtBytes(int64(st.WrittenBytes / st.Flushes))
+					}
+					t.add(s.Name, g, o.Title, caseTitles[c], strconv.FormatUint(st.Flushes, 10), per,
+						strconv.FormatUint(st.Waits, 10), fmt.Sprintf("%.3f%%", 100*float64(st.Waits)/float64(res.Calls)),
+						strconv.FormatUint(st.DroppedRecords, 10))
+				}
+			}
+		}
+	}
+	return t
+}
+
 // benchTable lists every go test result of a group.
 func (r *report) benchTable(group string) *table {
 	t := &table{
@@ -385,6 +419,12 @@ sinks).
 		t := r.targetTable()
 		t.title = "Targets met and missed"
 		t.markdown(w)
+		if notes := r.notes(); len(notes) > 0 {
+			fmt.Fprintf(w, "\nWhere the missed targets go, from the numbers of this run:\n\n")
+			for _, n := range notes {
+				fmt.Fprintf(w, "- %s\n", n)
+			}
+		}
 	}
 
 	fmt.Fprintf(w, "\n## Per logger, on a file\n")
@@ -398,6 +438,11 @@ sinks).
 				t.markdown(w)
 			}
 		}
+	}
+	if t := r.coreTable(); len(t.rows) > 0 {
+		fmt.Fprintf(w, "\n## Inside asynclog\n")
+		t.title = "Core counters per latency run"
+		t.markdown(w)
 	}
 	if len(r.bench) > 0 {
 		fmt.Fprintf(w, "\n## go test benchmarks\n")
