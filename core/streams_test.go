@@ -161,8 +161,9 @@ func (s streams) walkStrict(calls [][]byte, next []int) error {
 				return fmt.Errorf("call %d, offset %d: record %d of writer %d (%d bytes) is cut off by the end of the call (%d bytes)",
 					i, pos, k, g, len(want), len(call))
 			}
-			if !bytes.Equal(call[pos:pos+len(want)], want) {
-				return fmt.Errorf("call %d, offset %d: want record %d of writer %d (%d bytes), got other bytes", i, pos, k, g, len(want))
+			if got := call[pos : pos+len(want)]; !bytes.Equal(got, want) {
+				return fmt.Errorf("call %d, offset %d: want record %d of writer %d (%d bytes), got other bytes from its byte %d on",
+					i, pos, k, g, len(want), firstDiff(got, want))
 			}
 			pos += len(want)
 			next[g]++
@@ -204,8 +205,13 @@ func (s streams) parseLossy(calls [][]byte, mustArrive func(g, k int) bool) (del
 				return 0, fmt.Errorf("before call %d, offset %d: %w", i, pos, err)
 			}
 			want = s.record(want[:0], g, k)
-			if pos+len(want) > len(call) || !bytes.Equal(call[pos:pos+len(want)], want) {
-				return 0, fmt.Errorf("call %d, offset %d: record %d of writer %d (%d bytes) is cut off or damaged", i, pos, k, g, len(want))
+			if pos+len(want) > len(call) {
+				return 0, fmt.Errorf("call %d, offset %d: record %d of writer %d (%d bytes) is cut off by the end of the call (%d bytes)",
+					i, pos, k, g, len(want), len(call))
+			}
+			if got := call[pos : pos+len(want)]; !bytes.Equal(got, want) {
+				return 0, fmt.Errorf("call %d, offset %d: record %d of writer %d (%d bytes) is damaged from its byte %d on",
+					i, pos, k, g, len(want), firstDiff(got, want))
 			}
 			pos += len(want)
 			next[g] = k + 1
@@ -270,4 +276,14 @@ func TestStreamsParsersCatchDamage(t *testing.T) {
 	// ... unless it must arrive.
 	_, err = s.parseLossy(cases["lost"], func(g, k int) bool { return k == 3 })
 	assert.Error(t, err, "parseLossy, lost a record that must arrive")
+}
+
+// firstDiff returns the index of the first byte where a and b differ.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
