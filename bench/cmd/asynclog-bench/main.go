@@ -50,6 +50,7 @@ type settings struct {
 	calls      int
 	deadline   time.Duration // for the page-cache file
 	slowLimit  time.Duration // for the slow and fsync sinks
+	rounds     int           // rounds of runs on the page-cache file
 
 	verbose bool
 }
@@ -68,6 +69,7 @@ func main() {
 		benchtime  = flag.String("benchtime", "", "go test -benchtime (default 100ms, quick 200x)")
 		goroutines = flag.Int("goroutines", 8, "goroutines logging at once in the latency harness")
 		calls      = flag.Int("calls", 0, "calls per goroutine in the latency harness (default 200000, quick 2000)")
+		rounds     = flag.Int("rounds", 0, "rounds of latency runs on the page-cache file (default 3, quick 1)")
 		verbose    = flag.Bool("v", false, "show every go test result")
 		cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the latency harness to `file`")
 		mutexProf  = flag.String("mutexprofile", "", "write a mutex contention profile of the latency harness to `file`")
@@ -85,11 +87,11 @@ func main() {
 	s := settings{
 		quick: *quick, count: 6, cpu: *cpu, benchtime: "100ms", pkgDir: ".",
 		goroutines: *goroutines, calls: 200_000,
-		deadline: 60 * time.Second, slowLimit: 2 * time.Second,
+		deadline: 60 * time.Second, slowLimit: 1500 * time.Millisecond, rounds: 3,
 		verbose: *verbose,
 	}
 	if s.quick {
-		s.count, s.benchtime, s.calls = 1, "200x", 2000
+		s.count, s.benchtime, s.calls, s.rounds = 1, "200x", 2000, 1
 		s.deadline, s.slowLimit = 10*time.Second, 200*time.Millisecond
 	}
 	if *count > 0 {
@@ -100,6 +102,9 @@ func main() {
 	}
 	if *calls > 0 {
 		s.calls = *calls
+	}
+	if *rounds > 0 {
+		s.rounds = *rounds
 	}
 	var groups []string
 	if *groupsFlag != "" {
@@ -188,28 +193,30 @@ type latKey struct {
 var sinks = []bench.Sink{bench.FileSink, bench.SlowSink, bench.FsyncSink}
 
 // runLatency runs the latency harness: every output and case on the
-// page-cache file, and every output that writes somewhere on the slow and
-// fsync sinks with its main case (Fields, or Record for the core group).
-func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*bench.Result, error) {
+// page-cache file, in s.rounds rounds over all of them so that a noisy
+// moment hits one round of many outputs rather than one output, then once
+// every output that writes somewhere on the slow and fsync sinks with its
+// main case (Fields, or Record for the core group).
+func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*runs, error) {
 	type run struct {
 		o    *bench.Output
 		c    bench.Case
 		sink bench.Sink
 	}
 	var plan []run
-	for _, sink := range sinks {
+	for round := 0; round < s.rounds; round++ {
 		for _, o := range bench.Outputs() {
-			if len(groups) > 0 && !slices.Contains(groups, o.Group) {
-				continue
-			}
-			if sink.Name != bench.FileSink.Name {
-				if !o.Discard {
-					plan = append(plan, run{o, mainCase(o), sink})
+			if len(groups) == 0 || slices.Contains(groups, o.Group) {
+				for _, c := range o.Cases {
+					plan = append(plan, run{o, c, bench.FileSink})
 				}
-				continue
 			}
-			for _, c := range o.Cases {
-				plan = append(plan, run{o, c, sink})
+		}
+	}
+	for _, sink := range sinks[1:] {
+		for _, o := range bench.Outputs() {
+			if (len(groups) == 0 || slices.Contains(groups, o.Group)) && !o.Discard {
+				plan = append(plan, run{o, mainCase(o), sink})
 			}
 		}
 	}
@@ -220,7 +227,7 @@ func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*b
 	}
 	defer os.RemoveAll(dir)
 
-	results := make(map[latKey]*bench.Result, len(plan))
+	results := make(map[latKey]*runs)
 	for i, p := range plan {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -238,11 +245,17 @@ func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*b
 		if err != nil {
 			return nil, fmt.Errorf("%s %s on %s: %w", p.o.ID(), p.c, p.sink.Name, err)
 		}
-		results[latKey{p.o.ID(), p.c, p.sink.Name}] = r
+		k := latKey{p.o.ID(), p.c, p.sink.Name}
+		if results[k] == nil {
+			results[k] = &runs{}
+		}
+		results[k].add(r)
+		one := &runs{}
+		one.add(r)
 		logf("[%d/%d] %-5s %-26s %-6s %9s/s  p50 %8s  p99.9 %8s  max %8s  lost %s",
 			i+1, len(plan), p.sink.Name, p.o.ID(), p.c,
 			fmtCount(r.Throughput()), fmtDur(r.Quantile(50)), fmtDur(r.Quantile(99.9)),
-			fmtDur(r.Max()), fmtLoss(r))
+			fmtDur(r.Max()), fmtLoss(one))
 	}
 	return results, nil
 }

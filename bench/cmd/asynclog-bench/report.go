@@ -20,7 +20,7 @@ type report struct {
 	started  time.Time
 	elapsed  time.Duration
 	bench    map[benchKey]*benchStat
-	latency  map[latKey]*bench.Result
+	latency  map[latKey]*runs
 	clock    time.Duration // what timing an empty call measures
 	targets  []target
 }
@@ -69,8 +69,8 @@ func (r *report) stat(id string, c bench.Case, mode string, procs int) *benchSta
 	return r.bench[benchKey{id, c, mode, procs}]
 }
 
-// lat returns the latency run of an output, or nil.
-func (r *report) lat(id string, c bench.Case, sink string) *bench.Result {
+// lat returns the latency runs of an output, or nil.
+func (r *report) lat(id string, c bench.Case, sink string) *runs {
 	return r.latency[latKey{id, c, sink}]
 }
 
@@ -126,6 +126,14 @@ func reference(group string) *bench.Output {
 	return nil
 }
 
+// roundsText says how the latency rounds are summarized.
+func (r *report) roundsText() string {
+	if r.settings.rounds <= 1 {
+		return "one run"
+	}
+	return fmt.Sprintf("%d rounds (entries/s: their median; latency: over all their calls; lost: their total)", r.settings.rounds)
+}
+
 // refLabel is the short name of a reference output in column headers.
 func refLabel(o *bench.Output) string {
 	if o.Name == "discard" {
@@ -165,11 +173,11 @@ func (r *report) groupTable(group string) *table {
 	t := &table{
 		title: groupTitles[group],
 		header: []string{"case", "output", "serial", "parallel", "allocs/op",
-			"p50", "p99.9", "max", "entries/s", "× best", "× " + refLabel(ref), "lost", "peak heap"},
+			"p50", "p99.9", "max", "entries/s", "× best", "× " + refLabel(ref), "lost", "peak heap", "GCs"},
 		left: 2,
 		notes: []string{fmt.Sprintf(
-			"serial, parallel: ns/op from go test at GOMAXPROCS=%d; p50…peak heap: %d goroutines × %s calls on a page-cache file; × ratios are of entries/s",
-			p, r.settings.goroutines, fmtCount(float64(r.settings.calls)))},
+			"serial, parallel: ns/op from go test at GOMAXPROCS=%d; p50…peak heap: %d goroutines × %s calls on a page-cache file, %s; × ratios are of entries/s; GCs: garbage collections per run",
+			p, r.settings.goroutines, fmtCount(float64(r.settings.calls)), r.roundsText())},
 	}
 	for _, c := range groupCases(group) {
 		best := r.best(group, c, bench.FileSink.Name)
@@ -182,13 +190,13 @@ func (r *report) groupTable(group string) *table {
 			row = append(row, r.benchCells(o.ID(), c, p)...)
 			res := r.lat(o.ID(), c, bench.FileSink.Name)
 			if res == nil {
-				row = append(row, "", "", "", "", "", "", "", "")
+				row = append(row, "", "", "", "", "", "", "", "", "")
 			} else {
 				thr := res.Throughput()
 				row = append(row,
 					fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
 					fmtCount(thr), ratioOrDash(thr, best, !o.Discard), ratioOrDash(thr, throughput(refRes), true),
-					fmtLoss(res), fmtBytes(res.PeakHeap))
+					fmtLoss(res), fmtBytes(res.PeakHeap()), fmt.Sprintf("%.0f", res.GCs()))
 			}
 			t.add(row...)
 		}
@@ -209,7 +217,7 @@ func (r *report) benchCells(id string, c bench.Case, procs int) []string {
 	return cells
 }
 
-func throughput(r *bench.Result) float64 {
+func throughput(r *runs) float64 {
 	if r == nil {
 		return 0
 	}
@@ -244,7 +252,7 @@ func (r *report) sinkTable(sink bench.Sink) *table {
 			t.add(g, o.Title, caseTitles[c],
 				fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
 				fmtCount(res.Throughput()), ratioOrDash(res.Throughput(), throughput(r.lat(o.ID(), c, bench.FileSink.Name)), true),
-				fmtLoss(res), fmtBytes(res.PeakHeap))
+				fmtLoss(res), fmtBytes(res.PeakHeap()))
 		}
 	}
 	return t
@@ -266,16 +274,16 @@ func (r *report) coreTable() *table {
 			for _, o := range groupOutputs(g) {
 				for _, c := range o.Cases {
 					res := r.lat(o.ID(), c, s.Name)
-					if res == nil || res.Core == nil {
+					if res == nil || res.Core() == nil {
 						continue
 					}
-					st := res.Core
+					st := res.Core()
 					per := "—"
 					if st.Flushes > 0 {
 						per = fmtBytes(int64(st.WrittenBytes / st.Flushes))
 					}
 					t.add(s.Name, g, o.Title, caseTitles[c], strconv.FormatUint(st.Flushes, 10), per,
-						strconv.FormatUint(st.Waits, 10), fmt.Sprintf("%.3f%%", 100*float64(st.Waits)/float64(res.Calls)),
+						strconv.FormatUint(st.Waits, 10), fmt.Sprintf("%.3f%%", 100*float64(st.Waits)/float64(res.Calls())),
 						strconv.FormatUint(st.DroppedRecords, 10))
 				}
 			}
@@ -410,9 +418,9 @@ Machine and software:
 	}
 	fmt.Fprintf(w, `
 Settings: go test -count %d -benchtime %s -cpu %s; latency harness %d
-goroutines × %s calls per output and case (at most %v on the slow and fsync
-sinks).
-`, s.count, s.benchtime, s.cpu, s.goroutines, fmtCount(float64(s.calls)), s.slowLimit)
+goroutines × %s calls per output and case, %d rounds on the page-cache file,
+one run of at most %v on the slow and fsync sinks.
+`, s.count, s.benchtime, s.cpu, s.goroutines, fmtCount(float64(s.calls)), s.rounds, s.slowLimit)
 
 	if len(r.targets) > 0 {
 		fmt.Fprintf(w, "\n## Targets\n\nEach target is a ratio between outputs measured in this run.\n")
@@ -477,8 +485,16 @@ const methodText = `
   goroutines on a 2-core machine also wait for a processor now and then,
   which shows in p99.99 and max of every output alike.
 - **entries/s** is calls divided by the time from the start of the load
-  until Close returned, so buffered outputs pay for their last flush.
+  until Close returned, so buffered outputs pay for their last flush. On
+  the page-cache file every output runs in several rounds, one output
+  after another in each round; the tables give the median round's
+  entries/s, latency quantiles over the calls of all rounds, and the
+  total loss.
 - **lost** is calls minus the lines counted in the file after Close.
+- **GCs** counts garbage collections per run. An output that holds more
+  live heap (asynclog's two buffers, for one) raises the collector's heap
+  goal and is collected less often than io.Discard, which can put it
+  ahead of io.Discard when the logger allocates.
 - **peak heap** is the highest sample, taken every 1 ms, of the runtime
   metric ` + "`/memory/classes/heap/objects:bytes`" + ` (live objects and garbage
   not yet swept), less its value after a GC just before the output was
@@ -513,11 +529,11 @@ func (r *report) problems() []string {
 	})
 	for _, k := range keys {
 		res := r.latency[k]
-		if !res.Output.Discard && !res.Output.Lossy && res.Lost() != 0 {
-			ps = append(ps, fmt.Sprintf("%s (%s, %s sink) lost %d of %d entries", k.output, k.c, k.sink, res.Lost(), res.Calls))
+		if o := res.Output(); !o.Discard && !o.Lossy && res.Lost() != 0 {
+			ps = append(ps, fmt.Sprintf("%s (%s, %s sink) lost %d of %d entries", k.output, k.c, k.sink, res.Lost(), res.Calls()))
 		}
-		if res.Err != nil {
-			ps = append(ps, fmt.Sprintf("%s (%s, %s sink): %v", k.output, k.c, k.sink, res.Err))
+		if err := res.Err(); err != nil {
+			ps = append(ps, fmt.Sprintf("%s (%s, %s sink): %v", k.output, k.c, k.sink, err))
 		}
 	}
 	return ps

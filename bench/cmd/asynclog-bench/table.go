@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/asynclog/asynclog/bench"
 )
 
 // A table renders as aligned text or as Markdown.
@@ -153,7 +151,7 @@ func fmtRatio(x float64) string {
 }
 
 // fmtLoss formats the entries a run lost: a count and its share.
-func fmtLoss(r *bench.Result) string {
+func fmtLoss(r *runs) string {
 	lost := r.Lost()
 	switch {
 	case lost < 0:
@@ -161,5 +159,5 @@ func fmtLoss(r *bench.Result) string {
 	case lost == 0:
 		return "0"
 	}
-	return fmt.Sprintf("%s (%.1f%%)", fmtCount(float64(lost)), 100*float64(lost)/float64(r.Calls))
+	return fmt.Sprintf("%s (%.1f%%)", fmtCount(float64(lost)), 100*float64(lost)/float64(r.Calls()))
 }

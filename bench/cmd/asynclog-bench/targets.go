@@ -94,7 +94,7 @@ func (r *report) noLoss(name, id string) target {
 	for k, res := range r.latency {
 		if k.output == id {
 			runs++
-			calls += res.Calls
+			calls += res.Calls()
 			lost += res.Lost()
 		}
 	}
@@ -116,7 +116,7 @@ func (r *report) noLossWhereDiodeLoses() target {
 			continue
 		}
 		any = true
-		dl := float64(d.Lost()) / float64(d.Calls)
+		dl := float64(d.Lost()) / float64(d.Calls())
 		most = most || dl > 0.5
 		ok = ok && a.Lost() == 0
 		parts = append(parts, fmt.Sprintf("%s: diode lost %.1f%%, zerologasync %d", s.Name, 100*dl, a.Lost()))
@@ -203,15 +203,15 @@ func (r *report) notes() []string {
 	}
 	var ns []string
 	if missed("zap+zapasync p99.9") {
-		if res := r.lat(zapAsync, bench.Fields, fileSink); res != nil && res.Core != nil {
-			st := res.Core
+		if res := r.lat(zapAsync, bench.Fields, fileSink); res != nil && res.Core() != nil {
+			st := res.Core()
 			slow := st.Waits + st.Flushes
 			n := fmt.Sprintf("**zapasync's p99.9** (%s with 10 fields on the file) falls among its slowest calls: %d of %d calls found both %s buffers full and waited for a sink write, and at each of the %d buffer swaps the call that crossed the middle of the buffer yielded its processor so that the writer goroutine could run. Those are at most %d calls, %.3f%% of all; when that nears 0.1%%, p99.9 is one of them. With 8 goroutines keeping both cores busy, the writer goroutine competes with them for a processor, so a buffer can fill before the other one has been written.",
-				fmtDur(res.Quantile(99.9)), st.Waits, res.Calls, fmtBytes(int64(st.BufferSize)), st.Flushes,
-				slow, 100*float64(slow)/float64(res.Calls))
-			if big := r.lat("zap/zapasync-4mib", bench.Fields, fileSink); big != nil && big.Core != nil {
+				fmtDur(res.Quantile(99.9)), st.Waits, res.Calls(), fmtBytes(int64(st.BufferSize)), st.Flushes,
+				slow, 100*float64(slow)/float64(res.Calls()))
+			if big := r.lat("zap/zapasync-4mib", bench.Fields, fileSink); big != nil && big.Core() != nil {
 				n += fmt.Sprintf(" With 4 MiB buffers the same load waits %d times in %d swaps, and p99.9 is %s (%s for io.Discard).",
-					big.Core.Waits, big.Core.Flushes, fmtDur(big.Quantile(99.9)), fmtDur(r.latQuantile(zapDiscard, bench.Fields, 99.9)))
+					big.Core().Waits, big.Core().Flushes, fmtDur(big.Quantile(99.9)), fmtDur(r.latQuantile(zapDiscard, bench.Fields, 99.9)))
 			}
 			ns = append(ns, n)
 		}
