@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
@@ -372,6 +373,43 @@ func TestCloseConcurrentWithWritesAndItself(t *testing.T) {
 			assert.Equal(t, refused.Load(), stats.DroppedRecords)
 		})
 	}
+}
+
+// TestCloseReleasesWaitingWriter checks that a Write waiting for room under
+// Block when Close is called returns ErrClosed at once, even though the sink
+// is still stuck, and its record is counted as dropped, while every record
+// accepted before Close still arrives once the sink goes on.
+func TestCloseReleasesWaitingWriter(t *testing.T) {
+	w, s, g := newGatedWriter(t, WithBufferSize(64), WithSyncTimeout(100*time.Millisecond), withClock(newFakeClock()))
+	var accepted [][]byte
+	for i := range 6 { // two fill the stuck buffer, four the other one
+		r := rec(fmt.Sprint("r", i), 16)
+		_, err := w.Write(r)
+		require.NoError(t, err)
+		accepted = append(accepted, r)
+		if i == 1 {
+			g.waitEntered(t)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write(rec("waiting", 16))
+		done <- err
+	}()
+	eventually(t, "a Write waits for room", func() bool { return w.Stats().Waits > 0 })
+
+	assert.ErrorIs(t, w.Close(), ErrTimeout)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(waitLimit):
+		t.Fatal("the waiting Write did not return after Close")
+	}
+	assert.Equal(t, uint64(1), w.Stats().DroppedRecords)
+
+	g.open()
+	<-w.done
+	assert.Equal(t, string(bytesOf(accepted...)), string(s.Data()))
 }
 
 // TestCloseTimesOutOnBlockedSink checks that Close returns an error matching

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -129,5 +130,79 @@ func TestTortureExactFit(t *testing.T) {
 		st.run(t, func(g, k int, p []byte) (int, error) { return w.Write(p) })
 		require.NoError(t, w.Close())
 		require.NoError(t, st.parseStrict(s.Calls()), "round %d", round)
+	}
+}
+
+// failingSink fails one Write in ten with an error, one in ten with a short
+// write and one in ten with a panic, and keeps every call, failed or not.
+type failingSink struct {
+	mu       sync.Mutex
+	all, ok  [][]byte
+	calls    int
+	failures int
+}
+
+func (f *failingSink) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	f.calls++
+	f.all = append(f.all, bytes.Clone(p))
+	mode := mix(uint64(f.calls)) % 10
+	if mode < 3 {
+		f.failures++
+	} else {
+		f.ok = append(f.ok, bytes.Clone(p))
+	}
+	f.mu.Unlock()
+	switch mode {
+	case 0:
+		return 0, errSink
+	case 1:
+		return len(p) / 2, nil
+	case 2:
+		panic("sink exploded")
+	}
+	return len(p), nil
+}
+
+// TestTortureSinkFailures checks the accounting of sink failures under
+// load: every failed call is counted in SinkErrors and its records as lost,
+// so that Records == WrittenRecords + LostRecords (and the same for bytes)
+// exactly; the records in successful calls are exactly WrittenRecords; and
+// under Block every record was handed to the sink exactly once, whole, in
+// order, failed call or not.
+func TestTortureSinkFailures(t *testing.T) {
+	for _, policy := range []Overflow{Block, Drop} {
+		t.Run(policy.String(), func(t *testing.T) {
+			const size = 256
+			s := &failingSink{}
+			w := newWriter(t, WithSink(s), WithBufferSize(size), WithOverflow(policy),
+				WithFlushInterval(time.Millisecond), WithErrorHandler(func(error) {}))
+			st := streams{seed: 45, writers: 8, records: 1000, size: size, minLen: 4, maxLen: 2*size + 3}
+			st.run(t, func(g, k int, p []byte) (int, error) {
+				if k%100 == 0 {
+					_ = w.Sync() // sink errors are expected here
+				}
+				return w.Write(p)
+			})
+			_ = w.Close()
+
+			stats := w.Stats()
+			assert.Equal(t, stats.Records, stats.WrittenRecords+stats.LostRecords)
+			assert.Equal(t, stats.Bytes, stats.WrittenBytes+stats.LostBytes)
+			assert.Equal(t, uint64(s.failures), stats.SinkErrors)
+			assert.Equal(t, uint64(s.calls), stats.Flushes)
+			assert.NotZero(t, stats.LostRecords)
+			written, err := st.parseLossy(s.ok, func(g, k int) bool { return false })
+			require.NoError(t, err)
+			assert.Equal(t, uint64(written), stats.WrittenRecords)
+			if policy == Block {
+				require.NoError(t, st.parseStrict(s.all))
+				return
+			}
+			handed, err := st.parseLossy(s.all, func(g, k int) bool { return false })
+			require.NoError(t, err)
+			assert.Equal(t, uint64(handed), stats.Records)
+			assert.Equal(t, uint64(st.writers*st.records), uint64(handed)+stats.DroppedRecords)
+		})
 	}
 }
