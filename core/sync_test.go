@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -427,16 +426,6 @@ func TestCloseTimesOutOnBlockedSink(t *testing.T) {
 	g.open()
 	<-w.done
 	assert.Equal(t, string(r), string(s.Data()))
-}
-
-// TestCloseDoesNotCloseStderr checks the default sink: a Writer with no
-// sink writes to os.Stderr and Close leaves it open.
-func TestCloseDoesNotCloseStderr(t *testing.T) {
-	w := newWriter(t, withClock(newFakeClock()))
-	require.Same(t, os.Stderr, w.cfg.sink)
-	require.NoError(t, w.Close())
-	_, err := os.Stderr.Stat()
-	assert.NoError(t, err, "os.Stderr is still open")
 }
 
 func countOf(list []string, s string) int {
