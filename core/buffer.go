@@ -23,19 +23,22 @@ import "sync/atomic"
 // A reservation that runs past the end fails. Exactly one failing caller
 // straddles the end (its range starts at or before the end and finishes
 // after it); it is the "crosser". It stores where the valid data stops in
-// limit and commits the remaining bytes as padding (0 records, size-start
-// bytes), so that the bytes committed always add up to min(offset, size)
-// once every reservation made before the seal has been settled. Reservations
-// that start past the end commit nothing. The offset may run past the size
-// by the total of such failed attempts; 63 bits leave room for centuries of
-// them.
+// limit and commits the rest of the buffer plus one as padding (0 records,
+// size-start+1 bytes). The extra unit matters when the records end exactly
+// at the end: the crosser then starts at size and would otherwise commit
+// nothing, and the owner could read limit before the crosser stored it.
+// So once every reservation made before the seal has been settled, the
+// bytes committed add up to the offset if it is within the buffer, and to
+// size+1 if a crosser exists. Reservations that start past the end commit
+// nothing. The offset may run past the size by the total of such failed
+// attempts; 63 bits leave room for centuries of them.
 //
 // To take the buffer out, the owner seals it (an atomic OR of the sealed
 // bit, ordered with every reservation by being on the same word), which
-// fixes the set of successful reservations, and publishes the target
-// min(offset, size) in target. Each committing caller reads target after
-// its commit and, if its commit completed the target, wakes the owner
-// through drained. The owner reads commit after publishing target, so one
+// fixes the set of successful reservations, and publishes the bytes to
+// wait for in target. Each committing caller reads target after its
+// commit and, if its commit completed the target, wakes the owner through
+// drained. The owner reads commit after publishing target, so one
 // of the two always sees the other (both are sequentially consistent
 // atomics): the owner never sleeps through the last commit.
 type buffer struct {
@@ -92,10 +95,10 @@ func (b *buffer) commitRecord(n int) {
 }
 
 // commitPadding settles the crosser's reservation: the buffer ends at
-// start, and the bytes after it count as padding.
+// start, and the bytes after it, plus one, count as padding.
 func (b *buffer) commitPadding(start uint64) {
 	b.limit.Store(start)
-	b.settle(uint64(len(b.data)) - start)
+	b.settle(uint64(len(b.data)) - start + 1)
 }
 
 func (b *buffer) settle(delta uint64) {
@@ -114,15 +117,19 @@ func (b *buffer) offset() uint64 {
 }
 
 // seal stops the buffer from accepting records and publishes how many
-// committed bytes drain must wait for. It returns the offset at the seal.
-// Sealing twice has no further effect.
+// committed bytes drain must wait for. Sealing twice has no further
+// effect.
 func (b *buffer) seal() {
 	s := b.state.Or(sealedBit)
 	if s&sealedBit != 0 {
 		return
 	}
 	b.sealedAt = s & offsetMask
-	b.target.Store(int64(min(b.sealedAt, uint64(len(b.data)))))
+	target := b.sealedAt
+	if size := uint64(len(b.data)); target > size {
+		target = size + 1 // the records, the crosser's padding and its extra unit
+	}
+	b.target.Store(int64(target))
 }
 
 // drain waits until every reservation made before the seal is settled and
