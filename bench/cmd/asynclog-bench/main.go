@@ -71,10 +71,16 @@ func main() {
 		calls      = flag.Int("calls", 0, "calls per goroutine in the latency harness (default 200000, quick 2000)")
 		rounds     = flag.Int("rounds", 0, "rounds of latency runs on the page-cache file (default 3, quick 1)")
 		verbose    = flag.Bool("v", false, "show every go test result")
-		cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the latency harness to `file`")
-		mutexProf  = flag.String("mutexprofile", "", "write a mutex contention profile of the latency harness to `file`")
+		profileDir = flag.String("profiledir", "", "write a CPU and a mutex profile of each latency run into `dir`")
+		child      = flag.String("child", "", "internal: run one latency run described by this JSON and print its result")
 	)
 	flag.Parse()
+	if *child != "" {
+		if err := runChild(*child, os.Stdout); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	}
 	given := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if !given["o"] && (*quick || *groupsFlag != "" || *skipBench || *skipLat) {
@@ -139,14 +145,13 @@ func main() {
 	}
 	if !*skipLat {
 		rep.clock = clockOverhead()
-		stopProfiles, err := startProfiles(*cpuProf, *mutexProf)
-		if err != nil {
-			fatalf("%v", err)
+		if *profileDir != "" {
+			if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+				fatalf("%v", err)
+			}
 		}
-		rep.latency, err = runLatency(ctx, s, groups)
-		if perr := stopProfiles(); err == nil {
-			err = perr
-		}
+		var err error
+		rep.latency, err = runLatency(ctx, s, groups, *profileDir)
 		if err != nil {
 			fatalf("%v", err)
 		}
@@ -197,18 +202,24 @@ var sinks = []bench.Sink{bench.FileSink, bench.SlowSink, bench.FsyncSink}
 // moment hits one round of many outputs rather than one output, then once
 // every output that writes somewhere on the slow and fsync sinks with its
 // main case (Fields, or Record for the core group).
-func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*runs, error) {
+//
+// Each run is a process of its own (see runChild), so that every output
+// starts from the same heap and garbage collector state, and nothing one
+// output leaves behind (goroutines, memory it keeps) weighs on the next.
+// With profileDir, each run writes a CPU and a mutex profile there.
+func runLatency(ctx context.Context, s settings, groups []string, profileDir string) (map[latKey]*runs, error) {
 	type run struct {
-		o    *bench.Output
-		c    bench.Case
-		sink bench.Sink
+		o     *bench.Output
+		c     bench.Case
+		sink  bench.Sink
+		round int
 	}
 	var plan []run
-	for round := 0; round < s.rounds; round++ {
+	for round := 1; round <= s.rounds; round++ {
 		for _, o := range bench.Outputs() {
 			if len(groups) == 0 || slices.Contains(groups, o.Group) {
 				for _, c := range o.Cases {
-					plan = append(plan, run{o, c, bench.FileSink})
+					plan = append(plan, run{o, c, bench.FileSink, round})
 				}
 			}
 		}
@@ -216,7 +227,7 @@ func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*r
 	for _, sink := range sinks[1:] {
 		for _, o := range bench.Outputs() {
 			if (len(groups) == 0 || slices.Contains(groups, o.Group)) && !o.Discard {
-				plan = append(plan, run{o, mainCase(o), sink})
+				plan = append(plan, run{o, mainCase(o), sink, 1})
 			}
 		}
 	}
@@ -232,16 +243,24 @@ func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*r
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		cfg := bench.Config{
+		spec := childSpec{
+			Output:     p.o.ID(),
+			Case:       p.c,
+			Sink:       p.sink.Name,
 			Goroutines: s.goroutines,
 			Calls:      s.calls,
 			Deadline:   s.deadline,
 			Dir:        dir,
 		}
 		if p.sink.Name != bench.FileSink.Name {
-			cfg.Deadline = s.slowLimit
+			spec.Deadline = s.slowLimit
 		}
-		r, err := bench.Run(p.o, p.c, p.sink, cfg)
+		if profileDir != "" {
+			base := filepath.Join(profileDir, fmt.Sprintf("%s-%s-%s-%s-r%d",
+				p.o.Group, p.o.Name, p.c, p.sink.Name, p.round))
+			spec.CPUProfile, spec.MutexProfile = base+".cpu.prof", base+".mutex.prof"
+		}
+		r, err := runInChild(ctx, spec)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s on %s: %w", p.o.ID(), p.c, p.sink.Name, err)
 		}

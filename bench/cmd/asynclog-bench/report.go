@@ -493,13 +493,16 @@ const methodText = `
 - **lost** is calls minus the lines counted in the file after Close.
 - **GCs** counts garbage collections per run. An output that holds more
   live heap (asynclog's two buffers, for one) raises the collector's heap
-  goal and is collected less often than io.Discard, which can put it
-  ahead of io.Discard when the logger allocates.
+  goal and is collected less often than io.Discard, which helps it when
+  the logger allocates.
 - **peak heap** is the highest sample, taken every 1 ms, of the runtime
   metric ` + "`/memory/classes/heap/objects:bytes`" + ` (live objects and garbage
   not yet swept), less its value after a GC just before the output was
   made. It is the heap the output needs while it runs, garbage included.
-- Every latency run gets a fresh temporary file (on %s) and a GC before it.
+- Every latency run is a process of its own, so that each output starts
+  from the same heap and collector state and nothing an earlier output
+  kept (memory, goroutines) weighs on it; it writes a fresh temporary file
+  (on %s), after a GC.
   The slow sink sleeps 1 ms before each Write; the fsync sink is the
   ` + "`*os.File`" + ` itself, and a goroutine calls the output's Sync (or the
   file's, for outputs without one) every 10 ms. Runs on those two sinks
