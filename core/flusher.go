@@ -107,7 +107,7 @@ func (w *Writer) flush(force bool) {
 // records what Close returns.
 func (w *Writer) shutdown() {
 	w.mu.Lock()
-	w.acquireSinkLocked(false) // writes a full spare buffer; never swaps when closed
+	w.acquireSinkLocked(false) // writes a full spare buffer first
 	last := w.cur.Load()
 	w.mu.Unlock()
 	w.writeOut(last, nil)

@@ -437,3 +437,38 @@ func countOf(list []string, s string) int {
 	}
 	return n
 }
+
+// TestCloseReleasesWaitingLargeWrite checks that a record too large for the
+// buffers, waiting for a stuck sink, gives up with ErrClosed when Close
+// comes, like a small one, instead of waiting for the sink.
+func TestCloseReleasesWaitingLargeWrite(t *testing.T) {
+	w, s, g := newGatedWriter(t, WithBufferSize(64), WithSyncTimeout(100*time.Millisecond), withClock(newFakeClock()))
+	// Two records pass the high-water mark: the writer goroutine takes
+	// them to the sink, which sticks.
+	first := append(rec("a", 20), rec("b", 20)...)
+	_, err := w.Write(first[:20])
+	require.NoError(t, err)
+	_, err = w.Write(first[20:])
+	require.NoError(t, err)
+	g.waitEntered(t)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write(rec("large", 100))
+		done <- err
+	}()
+	eventually(t, "the large Write waits for the sink", func() bool { return w.Stats().Waits > 0 })
+
+	assert.ErrorIs(t, w.Close(), ErrTimeout)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(waitLimit):
+		t.Fatal("the waiting large Write did not return after Close")
+	}
+	assert.Equal(t, uint64(1), w.Stats().DroppedRecords)
+
+	g.open()
+	<-w.done
+	assert.Equal(t, string(first), string(s.Data()))
+}

@@ -270,11 +270,9 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 	if w.spareState() != spareFree {
 		w.stats.waits.Add(1)
 	}
-	full := w.acquireSinkLocked(true)
-	closed := w.closed.Load() // Close may have come while we waited
+	full, ok := w.acquireSinkLocked(true)
 	w.mu.Unlock()
-	if closed {
-		w.writeOut(full, nil)
+	if !ok { // Close came while we waited
 		w.stats.dropped(n)
 		return 0, ErrClosed
 	}
@@ -283,14 +281,20 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 }
 
 // acquireSinkLocked waits until the spare buffer is not busy and claims the
-// sink, writing out a full spare buffer on the way. If swapCur is set and
-// cur holds records, cur is swapped out and returned, claimed, so that the
-// caller can write every record accepted so far before anything else;
-// otherwise it returns nil. Either way the caller then owns the sink and
-// must release it with writeOut. mu must be held; it is released while
-// waiting and writing.
-func (w *Writer) acquireSinkLocked(swapCur bool) *buffer {
+// sink, writing out a full spare buffer on the way. The caller then owns
+// the sink and must release it with writeOut. mu must be held; it is
+// released while waiting and writing.
+//
+// For a record (forRecord set), cur is swapped out first if it holds
+// records and returned, claimed, so that the caller writes every record
+// accepted so far before its own; and if the Writer is closed, or closes
+// while it waits, acquireSinkLocked gives up and reports false, holding
+// nothing. Otherwise it returns nil, true.
+func (w *Writer) acquireSinkLocked(forRecord bool) (*buffer, bool) {
 	for {
+		if forRecord && w.closed.Load() {
+			return nil, false
+		}
 		switch w.spareState() {
 		case spareBusy:
 			w.room.Wait()
@@ -302,12 +306,12 @@ func (w *Writer) acquireSinkLocked(swapCur bool) *buffer {
 			w.mu.Lock()
 			continue
 		}
-		if swapCur && !w.closed.Load() && w.cur.Load().offset() > 0 {
+		if forRecord && w.cur.Load().offset() > 0 {
 			w.swapLocked()
-			return w.claimLocked()
+			return w.claimLocked(), true
 		}
 		w.setSpare(spareBusy)
-		return nil
+		return nil, true
 	}
 }
 
@@ -391,7 +395,7 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) timeoutError(op string) error {
-	return fmt.Errorf("asynclog: %s: %w within %v", op, ErrTimeout, w.cfg.syncTimeout)
+	return fmt.Errorf("%w: %s gave up after %v", ErrTimeout, op, w.cfg.syncTimeout)
 }
 
 // Stats returns the Writer's counters. It is cheap and safe to call at any
