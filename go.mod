@@ -1,6 +1,6 @@
 module github.com/asynclog/asynclog
 
-go 1.23.0
+go 1.25.0
 
 require (
 	github.com/rs/zerolog v1.35.1
