@@ -155,12 +155,6 @@ func (s *recSink) waitForData(tb testing.TB, n int) {
 	})
 }
 
-// waitForEvents waits until the sink has logged at least n events.
-func (s *recSink) waitForEvents(tb testing.TB, n int) {
-	tb.Helper()
-	s.waitUntil(tb, fmt.Sprintf("the sink has %d events", n), func() bool { return len(s.events) >= n })
-}
-
 // writerOnly hides every method of a sink but Write.
 type writerOnly struct{ s *recSink }
 
