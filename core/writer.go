@@ -189,9 +189,10 @@ var (
 const maxAttempts = 4
 
 // makeRoom is the slow path of Write, taken when buffer b, which was cur,
-// had no room for n bytes. Unless wait is set, it never waits for the sink. It returns nil when the caller should try again,
-// errDropped when the record was dropped, errTooLong when it should go the
-// way of large records, or ErrClosed.
+// had no room for n bytes. Unless wait is set, it never waits for the
+// sink. It returns nil when the caller should try again, errDropped when
+// the record was dropped, errTooLong when it should go the way of large
+// records, or ErrClosed.
 func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 	if !wait && w.cur.Load() == b && w.spareState() != spareFree && !w.closed.Load() {
 		// Both buffers are full: drop without queueing on the mutex,
