@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -41,7 +42,7 @@ func environment() env {
 		cpu:        procField("/proc/cpuinfo", "model name"),
 		cores:      runtime.NumCPU(),
 		gomaxprocs: runtime.GOMAXPROCS(0),
-		memory:     procField("/proc/meminfo", "MemTotal"),
+		memory:     memTotal(),
 		kernel:     runtime.GOOS + "/" + runtime.GOARCH,
 		goVersion:  runtime.Version(),
 		tempFS:     fsType(os.TempDir()),
@@ -105,4 +106,13 @@ func loadAverage() string {
 		return strings.Join(f[:3], " ")
 	}
 	return "unknown"
+}
+
+// memTotal returns the machine's memory, or "unknown".
+func memTotal() string {
+	var kb int64
+	if _, err := fmt.Sscanf(procField("/proc/meminfo", "MemTotal"), "%d kB", &kb); err != nil {
+		return "unknown"
+	}
+	return fmtBytes(kb << 10)
 }

@@ -235,7 +235,7 @@ func ratioOrDash(x, ref float64, ok bool) string {
 func (r *report) sinkTable(sink bench.Sink) *table {
 	t := &table{
 		title: "Sink: " + sink.Title,
-		header: []string{"logger", "output", "case", "p50", "p99", "p99.9", "max",
+		header: []string{"logger", "output", "case", "p50", "p99", "p99.9", "p99.99", "max",
 			"entries/s", "× on file", "lost", "peak heap"},
 		left: 3,
 		notes: []string{fmt.Sprintf(
@@ -250,9 +250,34 @@ func (r *report) sinkTable(sink bench.Sink) *table {
 				continue
 			}
 			t.add(g, o.Title, caseTitles[c],
-				fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
+				fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99)), fmtDur(res.Quantile(99.9)), fmtDur(res.Quantile(99.99)), fmtDur(res.Max()),
 				fmtCount(res.Throughput()), ratioOrDash(res.Throughput(), throughput(r.lat(o.ID(), c, bench.FileSink.Name)), true),
 				fmtLoss(res), fmtBytes(res.PeakHeap()))
+		}
+	}
+	return t
+}
+
+// latencyTable gives every quantile of every output on the page-cache file.
+func (r *report) latencyTable() *table {
+	t := &table{
+		title:  "Latency of one call on the page-cache file",
+		notes:  []string{fmt.Sprintf("%d goroutines × %s calls, %s.", r.settings.goroutines, fmtCount(float64(r.settings.calls)), r.roundsText())},
+		header: []string{"logger", "output", "case", "calls", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean"},
+		left:   3,
+	}
+	for _, g := range r.groups() {
+		for _, c := range groupCases(g) {
+			for _, o := range groupOutputs(g) {
+				res := r.lat(o.ID(), c, bench.FileSink.Name)
+				if res == nil {
+					continue
+				}
+				t.add(g, o.Title, caseTitles[c], fmtCount(float64(res.Calls())),
+					fmtDur(res.Quantile(50)), fmtDur(res.Quantile(90)), fmtDur(res.Quantile(99)),
+					fmtDur(res.Quantile(99.9)), fmtDur(res.Quantile(99.99)), fmtDur(res.Max()),
+					fmtNs(res.merged.Mean()))
+			}
 		}
 	}
 	return t
@@ -446,6 +471,10 @@ one run of at most %v on the slow and fsync sinks.
 				t.markdown(w)
 			}
 		}
+	}
+	if t := r.latencyTable(); len(t.rows) > 0 {
+		fmt.Fprintf(w, "\n## Latency in detail\n")
+		t.markdown(w)
 	}
 	if t := r.coreTable(); len(t.rows) > 0 {
 		fmt.Fprintf(w, "\n## Inside asynclog\n")

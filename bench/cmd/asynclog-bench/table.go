@@ -66,7 +66,11 @@ func (t *table) markdown(w io.Writer) {
 	if len(t.notes) > 0 {
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "| %s |\n", strings.Join(t.header, " | "))
+	header := make([]string, len(t.header))
+	for i, c := range t.header {
+		header[i] = mdEscape.Replace(c)
+	}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
 	align := make([]string, len(t.header))
 	for i := range align {
 		align[i] = "---:"
@@ -78,11 +82,14 @@ func (t *table) markdown(w io.Writer) {
 	for _, row := range t.rows {
 		cells := make([]string, len(row))
 		for i, c := range row {
-			cells[i] = strings.ReplaceAll(c, "|", `\|`)
+			cells[i] = mdEscape.Replace(c)
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
 }
+
+// mdEscape escapes the characters of table cells that Markdown would read.
+var mdEscape = strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`)
 
 // fmtDur formats a duration with three significant digits.
 func fmtDur(d time.Duration) string { return fmtNs(float64(d)) }
