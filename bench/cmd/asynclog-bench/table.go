@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -155,6 +156,15 @@ func fmtRatio(x float64) string {
 		return fmt.Sprintf("%.2f×", x)
 	}
 	return fmt.Sprintf("%.0f×", x)
+}
+
+// fmtRatio3 formats a ratio with three significant digits, for targets
+// decided by the second decimal.
+func fmtRatio3(x float64) string {
+	if x == 0 || x >= 10 {
+		return fmtRatio(x)
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64) + "×"
 }
 
 // fmtLoss formats the entries a run lost: a count and its share.
