@@ -158,13 +158,13 @@ func fmtRatio(x float64) string {
 	return fmt.Sprintf("%.0f×", x)
 }
 
-// fmtRatio3 formats a ratio with three significant digits, for targets
-// decided by the second decimal.
+// fmtRatio3 formats a ratio with three decimals, for targets decided by
+// the second one.
 func fmtRatio3(x float64) string {
-	if x == 0 || x >= 10 {
+	if x < 0.01 || x >= 10 {
 		return fmtRatio(x)
 	}
-	return strconv.FormatFloat(x, 'g', 3, 64) + "×"
+	return strconv.FormatFloat(x, 'f', 3, 64) + "×"
 }
 
 // fmtLoss formats the entries a run lost: a count and its share.
