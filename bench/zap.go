@@ -57,10 +57,10 @@ func init() {
 			},
 		},
 		&Output{
-			Group: "zap", Name: "zapasync-4mib", Title: "zapasync, 4 MiB buffers",
+			Group: "zap", Name: "zapasync-1mib", Title: "zapasync, 1 MiB buffers",
 			Cases: LoggerCases,
 			Open: func(w io.Writer, c Case) Logger {
-				ws := zapasync.New(core.WithSink(w), core.WithBufferSize(4<<20))
+				ws := zapasync.New(core.WithSink(w), core.WithBufferSize(1<<20))
 				l := newZap(ws, c, ws.Close)
 				l.stats = ws.Stats
 				return l

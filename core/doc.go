@@ -20,7 +20,8 @@
 // done and how many records it holds.
 //
 // The writer goroutine swaps the buffers when the active one passes its
-// high-water mark (half full), when the flush interval has passed with
+// high-water mark (half full, or 512 KiB for larger buffers, so that the
+// part callers touch stays in cache and the rest is headroom), when the flush interval has passed with
 // records waiting, on Sync and on Close. Callers wake it rarely: when a
 // record crosses the high-water mark (and then the caller yields its
 // processor, so that on a busy machine the swap happens at once rather than

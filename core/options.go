@@ -12,10 +12,11 @@ import (
 // raises a small size to its minimum.
 const (
 	// DefaultBufferSize is the size of each of the two buffers when
-	// WithBufferSize is not given or is not positive. Two of them, 2 MiB in
-	// all, absorb a burst of several thousand typical JSON log lines while
-	// the sink is busy or the writer goroutine waits for a processor.
-	DefaultBufferSize = 1 << 20
+	// WithBufferSize is not given or is not positive. Two of them, 8 MiB in
+	// all, absorb tens of thousands of typical JSON log lines: the burst a
+	// busy service makes while the sink is slow or, on a loaded machine,
+	// while the writer goroutine waits milliseconds for a processor.
+	DefaultBufferSize = 4 << 20
 
 	// MinBufferSize is the smallest buffer New accepts; smaller sizes are
 	// raised to it.
