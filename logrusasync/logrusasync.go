@@ -40,8 +40,7 @@ type Hook struct {
 	// NewHook sets it to logrus.FatalLevel, which covers Fatal and Panic.
 	SyncLevel logrus.Level
 
-	w        *core.Writer
-	exitOnce sync.Once
+	w *core.Writer
 }
 
 // NewHook returns a Hook over a new core.Writer configured by opts. The
@@ -142,18 +141,41 @@ func (h *Hook) Install(logger *logrus.Logger) {
 	h.RegisterExitHandler()
 }
 
-// RegisterExitHandler registers, once per hook, a logrus exit handler
-// that syncs the hook, so that logrus.Exit and logger.Exit flush it before
-// the process ends. An error is printed on os.Stderr, as logrus prints the
+// RegisterExitHandler makes logrus.Exit and logger.Exit sync h before the
+// process ends. It is idempotent. The package registers one logrus exit
+// handler, the first time any hook asks, which syncs every hook registered
+// and not yet closed; Close unregisters h, so a closed hook is not kept
+// alive by logrus. Errors are printed on os.Stderr, as logrus prints the
 // errors of hooks.
 func (h *Hook) RegisterExitHandler() {
-	h.exitOnce.Do(func() {
-		logrus.RegisterExitHandler(func() {
-			if err := h.Sync(); err != nil {
-				fmt.Fprintln(os.Stderr, "logrusasync: flushing at exit:", err)
-			}
-		})
-	})
+	exitHooks.once.Do(func() { logrus.RegisterExitHandler(syncExitHooks) })
+	exitHooks.mu.Lock()
+	defer exitHooks.mu.Unlock()
+	if exitHooks.open == nil {
+		exitHooks.open = make(map[*Hook]struct{})
+	}
+	exitHooks.open[h] = struct{}{}
+}
+
+// exitHooks are the hooks that the package's exit handler syncs.
+var exitHooks struct {
+	once sync.Once
+	mu   sync.Mutex
+	open map[*Hook]struct{}
+}
+
+func syncExitHooks() {
+	exitHooks.mu.Lock()
+	hooks := make([]*Hook, 0, len(exitHooks.open))
+	for h := range exitHooks.open {
+		hooks = append(hooks, h)
+	}
+	exitHooks.mu.Unlock()
+	for _, h := range hooks {
+		if err := h.Sync(); err != nil {
+			fmt.Fprintln(os.Stderr, "logrusasync: flushing at exit:", err)
+		}
+	}
 }
 
 // Sync returns once every entry fired before it has been handed to the
@@ -166,6 +188,9 @@ func (h *Hook) Sync() error {
 // goroutine, as core.Writer.Close does. Entries fired after Close are
 // refused with core.ErrClosed. Close does not close the sink.
 func (h *Hook) Close() error {
+	exitHooks.mu.Lock()
+	delete(exitHooks.open, h)
+	exitHooks.mu.Unlock()
 	return h.w.Close()
 }
 
