@@ -72,8 +72,10 @@ type floor struct {
 	data    []byte
 }
 
-// floorSize is the ring's size, a power of two.
-const floorSize = core.DefaultBufferSize
+// floorSize is the ring's size, a power of two: 1 MiB, the part of its two
+// buffers a core.Writer with default settings writes into (it swaps at a
+// 512 KiB high-water mark), so that both keep the same bytes in cache.
+const floorSize = 1 << 20
 
 func newFloor() *floor { return &floor{data: make([]byte, floorSize+len(record))} }
 

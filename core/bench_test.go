@@ -44,6 +44,9 @@ type floor struct {
 	data    []byte
 }
 
+// floorSize is the floor's ring: 1 MiB, the part of its two buffers a
+// Writer with default settings writes into (it swaps at its 512 KiB
+// high-water mark), so that both keep the same bytes in cache.
 const floorSize = 1 << 20
 
 func newFloor() *floor { return &floor{data: make([]byte, floorSize+4096)} }
