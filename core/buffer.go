@@ -53,6 +53,10 @@ type buffer struct {
 	// the drain, so the commit word orders it.
 	limit atomic.Uint64
 
+	// seq numbers the buffer's swaps out (see Writer.sealed); guarded by
+	// the Writer's mutex.
+	seq uint64
+
 	// sealedAt is the offset when the buffer was sealed. It is written
 	// and read only by the Writer under its mutex or by the owner of the
 	// sealed buffer.

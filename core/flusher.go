@@ -36,6 +36,16 @@ func (w *Writer) run() {
 				}
 			}
 			w.flush(true)
+			if w.closed.Load() {
+				// Close came first and sealed cur, which flush left to
+				// shutdown: finish the job before answering.
+				t.Stop()
+				w.shutdown()
+				for _, r := range replies {
+					r <- w.closeErr
+				}
+				return
+			}
 			w.syncSink()
 			err := w.takeErr()
 			for _, r := range replies {
@@ -71,36 +81,34 @@ func (w *Writer) setTimer(t timer) {
 	}
 }
 
-// flush writes the spare buffer if it is full and then, if force is set or
-// cur has passed the high-water mark, swaps cur out and writes it too. It
-// swaps at most once, so that a Sync ends under any load.
+// flush writes every buffer swapped out so far and then, if force is set
+// or cur has passed the high-water mark, swaps cur out and writes it too.
+// Buffers that callers swap out meanwhile are left for later, so that a
+// Sync ends under any load.
 func (w *Writer) flush(force bool) {
 	w.mu.Lock()
-	swapped := false
-	for {
+	defer w.mu.Unlock()
+	need := w.sealed
+	if off := w.cur.Load().offset(); off > 0 && (force || off >= w.high) && !w.closed.Load() {
+		need++ // cur, which this flush swaps out
+	}
+	for w.written < need {
 		switch w.spareState() {
 		case spareBusy:
-			// A caller is writing the spare buffer; wait for it.
+			// Someone is writing the spare buffer or syncing; wait.
 			w.room.Wait()
-			continue
 		case spareFull:
 			full := w.claimLocked()
 			w.mu.Unlock()
 			w.writeOut(full, nil)
 			w.mu.Lock()
-			continue
+		default: // every buffer swapped out has been written
+			if w.closed.Load() {
+				return // shutdown writes cur
+			}
+			w.swapLocked()
 		}
-		if swapped || w.closed.Load() {
-			break
-		}
-		off := w.cur.Load().offset()
-		if off == 0 || (!force && off < w.high) {
-			break
-		}
-		w.swapLocked()
-		swapped = true
 	}
-	w.mu.Unlock()
 }
 
 // shutdown writes what is left after Close sealed cur, syncs the sink and
@@ -129,6 +137,9 @@ func (w *Writer) writeOut(b *buffer, p []byte) {
 		w.sinkWrite(p, 1)
 	}
 	w.mu.Lock()
+	if b != nil && b.seq > w.written {
+		w.written = b.seq
+	}
 	w.setSpare(spareFree)
 	w.room.Broadcast()
 	w.mu.Unlock()

@@ -4,8 +4,8 @@ import "sync/atomic"
 
 // Stats holds a Writer's cumulative counters, as returned by Writer.Stats.
 //
-// Every record given to Write ends up in exactly one of three places:
-// accepted (Records), or refused (DroppedRecords). Every accepted record is
+// Every record given to Write is either accepted (Records) or refused
+// (DroppedRecords). Every accepted record is
 // eventually either written (WrittenRecords) or lost in a sink Write that
 // failed (LostRecords). Accepted records are counted when the writer
 // goroutine takes their buffer, so once Sync or Close has returned,

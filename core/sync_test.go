@@ -472,3 +472,23 @@ func TestCloseReleasesWaitingLargeWrite(t *testing.T) {
 	<-w.done
 	assert.Equal(t, string(first), string(s.Data()))
 }
+
+// TestSyncRacingCloseIsStillABarrier checks that a Sync that meets a
+// concurrent Close still returns only after the records written before it
+// are in the sink: Close seals the active buffer, and the writer goroutine
+// must then finish the shutdown before it answers the Sync.
+func TestSyncRacingCloseIsStillABarrier(t *testing.T) {
+	for i := range 200 {
+		s := &recSink{}
+		w := New(WithSink(s), withClock(newFakeClock()))
+		r := rec(fmt.Sprint("before-sync-", i), 32)
+		_, err := w.Write(r)
+		require.NoError(t, err)
+
+		closed := make(chan error, 1)
+		go func() { closed <- w.Close() }()
+		require.NoError(t, w.Sync())
+		require.Equal(t, string(r), string(s.Data()), "round %d: Sync returned before the record reached the sink", i)
+		require.NoError(t, <-closed)
+	}
+}

@@ -62,6 +62,11 @@ type Writer struct {
 	closing chan struct{} // closed by Close to stop the writer goroutine
 	err     error         // first sink error since the last Sync
 
+	// sealed counts the buffers swapped out so far, and written is the
+	// count of the last one written, so that flush knows when what it
+	// must write is out.
+	sealed, written uint64
+
 	stats counters
 }
 
@@ -219,19 +224,12 @@ func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 		case w.cur.Load() != b:
 			// Somebody swapped since we looked: try the new buffer.
 			w.mu.Unlock()
-			if attempt+1 >= maxAttempts {
-				if !wait {
-					w.stats.dropped(n)
-					return errDropped
-				}
-				return errTooLong
-			}
-			return nil
+			return w.retry(n, attempt, wait)
 		case w.spareState() == spareFree:
 			w.swapLocked()
 			w.mu.Unlock()
 			w.nudge()
-			return nil
+			return w.retry(n, attempt, wait)
 		case !wait:
 			w.mu.Unlock()
 			w.stats.dropped(n)
@@ -257,6 +255,20 @@ func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
 			w.room.Wait()
 		}
 	}
+}
+
+// retry tells makeRoom's caller to try the buffers again after a swap,
+// unless it has tried maxAttempts times: then the record is dropped, or,
+// if it must wait, it goes the way of large records.
+func (w *Writer) retry(n, attempt int, wait bool) error {
+	switch {
+	case attempt+1 < maxAttempts:
+		return nil
+	case wait:
+		return errTooLong
+	}
+	w.stats.dropped(n)
+	return errDropped
 }
 
 // writeLarge writes, if wait is set, a record too large for the buffers or
@@ -335,6 +347,8 @@ func (w *Writer) acquireSinkLocked(forRecord bool) (*buffer, bool) {
 func (w *Writer) swapLocked() {
 	old := w.cur.Load()
 	old.seal()
+	w.sealed++
+	old.seq = w.sealed
 	w.spare.reopen()
 	w.cur.Store(w.spare)
 	w.spare = old
@@ -380,7 +394,7 @@ func (w *Writer) Sync() error {
 // the sync timeout; in that case the writer goroutine finishes the job if
 // the sink ever returns. Close does not close the sink. It is safe to call
 // more than once and concurrently; every call waits for the same shutdown
-// and returns the same result.
+// and returns its result, or a timeout error if it gave up first.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if !w.closed.Load() {
