@@ -33,14 +33,10 @@
 // a caller that finds the spare buffer sealed but not yet taken by the
 // writer goroutine, which on a loaded machine may wait milliseconds for a
 // processor, writes it to the sink itself rather than sleep; a caller that
-// finds the sink busy waits for it. Under Drop the record is discarded and
-// counted. One limitation: the spare buffer's state also stands for the
-// sink, so while the sink is being synced, or takes a large record while
-// the spare buffer is empty, a caller that finds the active buffer full is
-// treated as if both were. Records longer than half a buffer do not go
-// through the buffers under Block: the caller takes the sink, writes what
-// is buffered, then its record, so that no record is split and none
-// starves.
+// finds it being written waits for it. Under Drop the record is discarded
+// and counted. Records longer than half a buffer do not go through the
+// buffers under Block: the caller writes what is buffered, then its
+// record, so that no record is split and none starves.
 //
 // # Guarantees
 //

@@ -95,7 +95,7 @@ func (w *Writer) flush(force bool) {
 	for w.written < need {
 		switch w.spareState() {
 		case spareBusy:
-			// Someone is writing the spare buffer or syncing; wait.
+			// A caller is writing the spare buffer; wait for it.
 			w.room.Wait()
 		case spareFull:
 			full := w.claimLocked()
@@ -124,8 +124,8 @@ func (w *Writer) shutdown() {
 }
 
 // writeOut hands buffer b, if not nil, and then record p, if not nil, to
-// the sink, then releases the sink. The caller must own the sink (see
-// claimLocked and acquireSinkLocked).
+// the sink, then frees the spare buffer. The caller must hold the spare
+// buffer (see claimLocked and acquireSinkLocked).
 func (w *Writer) writeOut(b *buffer, p []byte) {
 	if b != nil {
 		data, records := b.drain()
@@ -151,7 +151,9 @@ func (w *Writer) sinkWrite(p []byte, records uint64) {
 		return
 	}
 	w.stats.flushes.Add(1)
+	w.sinkMu.Lock()
 	n, err := safeWrite(w.cfg.sink, p)
+	w.sinkMu.Unlock()
 	if err == nil && n != len(p) {
 		err = io.ErrShortWrite
 	}
@@ -163,18 +165,16 @@ func (w *Writer) sinkWrite(p []byte, records uint64) {
 	w.stats.written(records, len(p))
 }
 
-// syncSink calls the sink's Sync method, if it has one, while owning the
-// sink.
+// syncSink calls the sink's Sync method, if it has one. It holds sinkMu
+// but not the spare buffer, so callers can swap buffers meanwhile.
 func (w *Writer) syncSink() {
 	s, ok := w.cfg.sink.(interface{ Sync() error })
 	if !ok {
 		return
 	}
-	w.mu.Lock()
-	w.acquireSinkLocked(false)
-	w.mu.Unlock()
+	w.sinkMu.Lock()
 	err := safeSync(s)
-	w.writeOut(nil, nil)
+	w.sinkMu.Unlock()
 	if err != nil && !ignorableSyncError(err) {
 		w.report(fmt.Errorf("asynclog: syncing the sink: %w", err))
 	}

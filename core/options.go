@@ -110,9 +110,9 @@ func WithOverflow(p Overflow) Option {
 
 // WithErrorHandler sets the function that receives every error from the
 // sink: failed and short writes, panics, and errors from the sink's Sync.
-// It is called from whichever goroutine wrote to the sink, while that
-// goroutine owns the sink: it must not block for long, and must not write
-// to, sync or close the same Writer. The default prints one line to os.Stderr, at most one
+// It is called from whichever goroutine wrote to the sink, possibly while
+// that goroutine holds a buffer: it must not block for long, and must not
+// write to, sync or close the same Writer. The default prints one line to os.Stderr, at most one
 // a second, with a count of the errors it left out. A nil function means
 // the default.
 func WithErrorHandler(f func(error)) Option {

@@ -282,3 +282,35 @@ func assertWholeRecords(t *testing.T, calls, want [][]byte) {
 		assert.True(t, ends[pos], "sink call %d ends inside a record", i)
 	}
 }
+
+// TestDropDoesNotDropWhileSinkSyncs checks that a sink busy syncing does
+// not count as a full spare buffer: with the spare buffer written and free,
+// a record that does not fit in the active buffer swaps it out instead of
+// being dropped, while the sink's Sync is still running.
+func TestDropDoesNotDropWhileSinkSyncs(t *testing.T) {
+	g := newGate()
+	s := &recSink{sync: func() error { g.pass(); return nil }}
+	w := newWriter(t, WithSink(s), WithBufferSize(64), WithOverflow(Drop), withClock(newFakeClock()))
+	t.Cleanup(g.open)
+
+	first := rec("first", 20)
+	_, err := w.Write(first)
+	require.NoError(t, err)
+	synced := make(chan error, 1)
+	go func() { synced <- w.Sync() }()
+	g.waitEntered(t) // first is written; the sink's Sync is running
+
+	var more [][]byte
+	for i := range 3 { // the third does not fit beside the first two
+		r := rec(fmt.Sprint("r", i), 31)
+		_, err := w.Write(r)
+		require.NoError(t, err)
+		more = append(more, r)
+	}
+	assert.Zero(t, w.Stats().DroppedRecords, "a record was dropped while the spare buffer was free")
+
+	g.open()
+	require.NoError(t, <-synced)
+	require.NoError(t, w.Close())
+	assert.Equal(t, string(bytesOf(append([][]byte{first}, more...)...)), string(s.Data()))
+}

@@ -21,9 +21,9 @@ type Stats struct {
 	BufferSize                   int    // bytes in each of the two buffers, after defaults
 }
 
-// counters are the atomics behind Stats. Apart from the drop counters they
-// are changed only by whoever owns the sink, once per sink Write, so the
-// fast path of Write never touches them.
+// counters are the atomics behind Stats. Apart from the drop and wait
+// counters they are changed only by whoever writes to the sink, once per
+// sink Write, so the fast path of Write never touches them.
 type counters struct {
 	records, bytes               atomic.Uint64
 	writtenRecords, writtenBytes atomic.Uint64

@@ -52,6 +52,10 @@ type Writer struct {
 
 	closeErr error // what Close returns; written before done is closed
 
+	// sinkMu serializes the calls to the sink: the writes of whoever
+	// holds the spare buffer or writes a large record, and Sync's.
+	sinkMu sync.Mutex
+
 	// mu guards the fields below. It is taken on the slow paths only and
 	// never held while calling the sink or waiting for a drain.
 	mu      sync.Mutex
@@ -76,7 +80,7 @@ type spareState int
 const (
 	spareFree spareState = iota // empty and ready to become cur
 	spareFull                   // sealed, waiting to be written
-	spareBusy                   // claimed: its holder owns the sink until it releases it
+	spareBusy                   // claimed: its holder is writing it and frees it with writeOut
 )
 
 func (w *Writer) spareState() spareState { return spareState(w.spareAt.Load()) }
@@ -293,24 +297,33 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 	}
 	full, ok := w.acquireSinkLocked(true)
 	w.mu.Unlock()
-	if !ok { // Close came while we waited
+	switch {
+	case !ok: // Close came while we waited
 		w.stats.dropped(n)
 		return 0, ErrClosed
+	case full != nil:
+		w.writeOut(full, p)
+	default:
+		// Nothing was waiting for the sink: every record accepted
+		// before this one has been written.
+		w.stats.accepted(1, n)
+		w.sinkWrite(p, 1)
 	}
-	w.writeOut(full, p)
 	return n, nil
 }
 
-// acquireSinkLocked waits until the spare buffer is not busy and claims the
-// sink, writing out a full spare buffer on the way. The caller then owns
-// the sink and must release it with writeOut. mu must be held; it is
-// released while waiting and writing.
+// acquireSinkLocked waits until every buffer swapped out so far has been
+// written, writing a full spare buffer itself on the way. mu must be held;
+// it is released while waiting and writing. What the caller then holds,
+// it frees with writeOut.
 //
 // For a record (forRecord set), cur is swapped out first if it holds
 // records and returned, claimed, so that the caller writes every record
-// accepted so far before its own; and if the Writer is closed, or closes
-// while it waits, acquireSinkLocked gives up and reports false, holding
-// nothing. Otherwise it returns nil, true.
+// accepted so far before its own; if cur is empty, nothing is claimed and
+// it returns nil, true: every record accepted so far has been written. If
+// the Writer is closed, or closes while it waits, it gives up and reports
+// false, holding nothing. Without forRecord it claims the free spare
+// buffer, empty, and returns nil, true.
 func (w *Writer) acquireSinkLocked(forRecord bool) (*buffer, bool) {
 	for {
 		if forRecord && w.closed.Load() {
@@ -327,7 +340,10 @@ func (w *Writer) acquireSinkLocked(forRecord bool) (*buffer, bool) {
 			w.mu.Lock()
 			continue
 		}
-		if forRecord && w.cur.Load().offset() > 0 {
+		if forRecord {
+			if w.cur.Load().offset() == 0 {
+				return nil, true
+			}
 			w.swapLocked()
 			return w.claimLocked(), true
 		}
@@ -355,8 +371,8 @@ func (w *Writer) swapLocked() {
 	w.setSpare(spareFull)
 }
 
-// claimLocked takes the full spare buffer for writing: from now on the
-// caller owns the sink until writeOut releases it. mu must be held.
+// claimLocked takes the full spare buffer for writing: the caller holds
+// it until writeOut frees it. mu must be held.
 func (w *Writer) claimLocked() *buffer {
 	w.setSpare(spareBusy)
 	return w.spare
