@@ -114,18 +114,16 @@ func (w *Writer) flush(force bool) {
 // shutdown writes what is left after Close sealed cur, syncs the sink and
 // records what Close returns.
 func (w *Writer) shutdown() {
-	w.mu.Lock()
-	w.acquireSinkLocked(false) // writes a full spare buffer first
-	last := w.cur.Load()
-	w.mu.Unlock()
-	w.writeOut(last, nil)
+	w.flush(true) // writes every buffer swapped out; swaps no more once closed
+	w.writeOut(w.cur.Load(), nil)
 	w.syncSink()
 	w.closeErr = w.takeErr()
 }
 
 // writeOut hands buffer b, if not nil, and then record p, if not nil, to
 // the sink, then frees the spare buffer. The caller must hold the spare
-// buffer (see claimLocked and acquireSinkLocked).
+// buffer (see claimLocked and acquireSinkLocked), or be shutdown, alone
+// with the sink once the Writer is closed.
 func (w *Writer) writeOut(b *buffer, p []byte) {
 	if b != nil {
 		data, records := b.drain()

@@ -295,7 +295,7 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 	if w.spareState() != spareFree {
 		w.stats.waits.Add(1)
 	}
-	full, ok := w.acquireSinkLocked(true)
+	full, ok := w.acquireSinkLocked()
 	w.mu.Unlock()
 	switch {
 	case !ok: // Close came while we waited
@@ -312,43 +312,34 @@ func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
 	return n, nil
 }
 
-// acquireSinkLocked waits until every buffer swapped out so far has been
-// written, writing a full spare buffer itself on the way. mu must be held;
-// it is released while waiting and writing. What the caller then holds,
-// it frees with writeOut.
-//
-// For a record (forRecord set), cur is swapped out first if it holds
-// records and returned, claimed, so that the caller writes every record
-// accepted so far before its own; if cur is empty, nothing is claimed and
-// it returns nil, true: every record accepted so far has been written. If
-// the Writer is closed, or closes while it waits, it gives up and reports
-// false, holding nothing. Without forRecord it claims the free spare
-// buffer, empty, and returns nil, true.
-func (w *Writer) acquireSinkLocked(forRecord bool) (*buffer, bool) {
+// acquireSinkLocked makes way for a large record: it waits until every
+// buffer swapped out so far has been written, writing a full spare buffer
+// itself on the way, then swaps cur out if it holds records and returns
+// it, claimed, so that the caller writes every record accepted so far
+// before its own, and frees it with writeOut. If cur is empty it returns
+// nil, true: every record accepted so far has been written. If the Writer
+// is closed, or closes while it waits, it reports false, holding nothing.
+// mu must be held; it is released while waiting and writing.
+func (w *Writer) acquireSinkLocked() (*buffer, bool) {
 	for {
-		if forRecord && w.closed.Load() {
+		if w.closed.Load() {
 			return nil, false
 		}
 		switch w.spareState() {
 		case spareBusy:
 			w.room.Wait()
-			continue
 		case spareFull:
 			full := w.claimLocked()
 			w.mu.Unlock()
 			w.writeOut(full, nil)
 			w.mu.Lock()
-			continue
-		}
-		if forRecord {
+		default:
 			if w.cur.Load().offset() == 0 {
 				return nil, true
 			}
 			w.swapLocked()
 			return w.claimLocked(), true
 		}
-		w.setSpare(spareBusy)
-		return nil, true
 	}
 }
 
