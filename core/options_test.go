@@ -1,6 +1,7 @@
 package core
 
 import (
+	"math"
 	"io"
 	"os"
 	"testing"
@@ -38,7 +39,7 @@ func TestNewConfigFixesBadInput(t *testing.T) {
 		{"buffer size 1000", WithBufferSize(1000), func(t *testing.T, c config) { assert.Equal(t, 1000, c.bufferSize) }},
 		{"buffer size max", WithBufferSize(MaxBufferSize), func(t *testing.T, c config) { assert.Equal(t, MaxBufferSize, c.bufferSize) }},
 		{"buffer size max+1", WithBufferSize(MaxBufferSize + 1), func(t *testing.T, c config) { assert.Equal(t, MaxBufferSize, c.bufferSize) }},
-		{"buffer size huge", WithBufferSize(1 << 62), func(t *testing.T, c config) { assert.Equal(t, MaxBufferSize, c.bufferSize) }},
+		{"buffer size huge", WithBufferSize(math.MaxInt), func(t *testing.T, c config) { assert.Equal(t, MaxBufferSize, c.bufferSize) }},
 		{"flush interval 0", WithFlushInterval(0), func(t *testing.T, c config) { assert.Equal(t, DefaultFlushInterval, c.flushInterval) }},
 		{"flush interval -1s", WithFlushInterval(-time.Second), func(t *testing.T, c config) { assert.Equal(t, DefaultFlushInterval, c.flushInterval) }},
 		{"flush interval 3ms", WithFlushInterval(3 * time.Millisecond), func(t *testing.T, c config) { assert.Equal(t, 3*time.Millisecond, c.flushInterval) }},
