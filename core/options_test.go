@@ -1,8 +1,8 @@
 package core
 
 import (
-	"math"
 	"io"
+	"math"
 	"os"
 	"testing"
 	"time"
