@@ -49,7 +49,7 @@ func ExampleNewWriter() {
 
 	// In a service the sink is a file: core.WithSink(f).
 	w := logrusasync.NewWriter(core.WithSink(os.Stdout))
-	defer w.Close() // flushes what is buffered
+	defer w.Close()     // flushes what is buffered
 	logger.SetOutput(w) // logger.Fatal and logrus.Exit sync it
 
 	logger.WithField("status", 200).Info("request handled")
