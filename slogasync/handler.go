@@ -116,7 +116,24 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	return h.derive(step{attrs: slices.Clone(attrs)})
+	// Resolved now, as slog's handlers resolve them in WithAttrs: the
+	// pooled handlers, made later and perhaps many times, all see the
+	// values of this call.
+	return h.derive(step{attrs: resolve(attrs)})
+}
+
+// resolve returns a copy of attrs with every slog.LogValuer, in groups
+// too, replaced by its value.
+func resolve(attrs []slog.Attr) []slog.Attr {
+	out := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		a.Value = a.Value.Resolve()
+		if a.Value.Kind() == slog.KindGroup {
+			a.Value = slog.GroupValue(resolve(a.Value.Group())...)
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // WithGroup returns a Handler whose handlers start the group name, as

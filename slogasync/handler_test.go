@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -275,6 +276,36 @@ func TestEnabledFollowsTheHandlers(t *testing.T) {
 
 	assert.Same(t, h, h.WithAttrs(nil))
 	assert.Same(t, h, h.WithGroup(""))
+}
+
+// countingValuer counts the calls of its LogValue.
+type countingValuer struct{ n *atomic.Int64 }
+
+func (v countingValuer) LogValue() slog.Value {
+	return slog.Int64Value(v.n.Add(1))
+}
+
+func TestWithAttrsResolvedOnce(t *testing.T) {
+	// As with slog's handlers, a LogValuer given to With is resolved
+	// once, at With, however many pooled handlers the derived Handler
+	// makes.
+	const goroutines, perGoroutine = 8, 100
+	f := createFile(t)
+	w := slogasync.New(core.WithSink(f))
+	var calls atomic.Int64
+	logger := slog.New(w.JSONHandler(nil)).With("v", countingValuer{&calls}, slog.Group("grp", "w", countingValuer{&calls}))
+	require.EqualValues(t, 2, calls.Load())
+
+	logtest.Burst(goroutines, perGoroutine, func(g, seq int) { logEntry(logger, g, seq) })
+	require.NoError(t, w.Close())
+
+	assert.EqualValues(t, 2, calls.Load(), "LogValue calls")
+	lines := logtest.ReadLines(t, f.Name())
+	logtest.RequireAll(t, lines, goroutines, perGoroutine)
+	for _, line := range lines {
+		require.EqualValues(t, 1, line["v"])
+		require.Equal(t, map[string]any{"w": float64(2)}, line["grp"])
+	}
 }
 
 var errHandler = errors.New("cannot format")
