@@ -3,6 +3,7 @@ module github.com/asynclog/asynclog
 go 1.25.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/rs/zerolog v1.35.1
 	github.com/sirupsen/logrus v1.9.3
 	github.com/stretchr/testify v1.12.1

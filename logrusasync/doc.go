@@ -19,15 +19,37 @@
 // Fire formats the entry before it returns, with the hook's Formatter or,
 // if that is nil, the logger's. It must: logrus recycles the entry once the
 // call returns, and the caller may go on changing the maps and slices it
-// passed in Data. Like logrus, Fire lends the formatter a pooled buffer. The formatter is called concurrently from the
-// goroutines that log, not under the logger's lock as logrus calls its
-// own; logrus's JSONFormatter and TextFormatter are safe for that.
+// passed in Data. Like logrus, Fire lends the formatter a pooled buffer.
+// The formatter is called concurrently from the goroutines that log, not
+// under the logger's lock as logrus v1.9 calls its own; logrus's
+// JSONFormatter and TextFormatter are safe for that.
 //
 // A hook added with logger.AddHook alone comes on top of the logger's own
-// output: logrus still formats every entry again, under its global lock,
-// and writes it to logger.Out. Install avoids that: it points logger.Out
-// at io.Discard and gives the logger a formatter that does no work (the
-// hook keeps using the one the logger had), then adds the hook.
+// output: logrus still formats every entry again and writes it to
+// logger.Out under its lock. Install avoids that: it gives the logger an
+// InstalledFormatter, which keeps the logger's formatter for the hooks and
+// formats nothing itself, and an output that discards, then adds the
+// hook. Install is idempotent, and a later logger.SetFormatter is safe
+// and reaches the hooks (see Install).
+//
+// logrus's TextFormatter colours entries when the logger's output is a
+// terminal, which an installed logger's output is not. Set
+// Hook.FormatterOut to the sink to let it decide by the sink.
+//
+// # SetOutput
+//
+// NewWriter returns a Writer, an io.Writer for code that sets a logger's
+// output rather than installing a hook:
+//
+//	w := logrusasync.NewWriter(core.WithSink(f))
+//	defer w.Close()
+//	logrus.SetOutput(w)
+//
+// logrus.Fatal, logrus.Exit and logger.Exit sync it, through the exit
+// handler NewWriter registers. But logrus tells an output no level, and
+// writes to it under its lock: a Writer cannot sync Panic entries nor
+// keep Error entries from being dropped under core.Drop, and a Write that
+// waits for room makes every goroutine that logs wait. Prefer Install.
 //
 // # Exit and panic
 //
@@ -36,8 +58,8 @@
 // by default) before it returns: when the panic starts or the process
 // exits, the entry and every entry before it are in the sink, whichever
 // goroutine panics. For logrus.Exit and logger.Exit called directly,
-// Install also registers an exit handler (see RegisterExitHandler) that
-// syncs the hook.
+// Install and NewWriter also register an exit handler (see
+// Hook.RegisterExitHandler) that syncs the hook or Writer.
 //
 // # Never dropping what matters
 //

@@ -13,6 +13,23 @@
 // All buffering, ordering, flushing, overflow and error handling is the
 // core's; this package only connects it to zap.
 //
+// # zap.Config
+//
+// RegisterSink registers the URL scheme "asynclog" with zap, so that a
+// zap.Config names an asynclog sink as it names a file:
+//
+//	if err := zapasync.RegisterSink(); err != nil { // once, in main or init
+//		return err
+//	}
+//	cfg := zap.NewProductionConfig()
+//	cfg.OutputPaths = []string{"asynclog:///var/log/app.log?buffer=1MiB"}
+//	logger, err := cfg.Build()
+//	...
+//	defer zapasync.CloseSinks() // after logger.Sync()
+//
+// RegisterSink documents the URLs, their settings and how such sinks are
+// closed.
+//
 // # Exit and panic
 //
 // zap's own core calls Sync on its WriteSyncer after every entry above

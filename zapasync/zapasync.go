@@ -98,6 +98,7 @@ func (c *ioCore) Level() zapcore.Level {
 	return zapcore.LevelOf(c.LevelEnabler)
 }
 
+// With returns a copy of c whose encoder holds fields.
 func (c *ioCore) With(fields []zapcore.Field) zapcore.Core {
 	clone := &ioCore{LevelEnabler: c.LevelEnabler, enc: c.enc.Clone(), out: c.out}
 	for i := range fields {
@@ -106,6 +107,7 @@ func (c *ioCore) With(fields []zapcore.Field) zapcore.Core {
 	return clone
 }
 
+// Check adds c to ce if c is enabled at the entry's level.
 func (c *ioCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	if c.Enabled(ent.Level) {
 		return ce.AddCore(ent, c)
@@ -113,6 +115,7 @@ func (c *ioCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Che
 	return ce
 }
 
+// Write encodes the entry and writes it by level, syncing at SyncLevel.
 func (c *ioCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	buf, err := c.enc.EncodeEntry(ent, fields)
 	if err != nil {
@@ -130,6 +133,7 @@ func (c *ioCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	return nil
 }
 
+// Sync syncs the WriteSyncer.
 func (c *ioCore) Sync() error {
 	return c.out.Sync()
 }

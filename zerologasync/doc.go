@@ -13,6 +13,20 @@
 // All buffering, ordering, flushing, overflow and error handling is the
 // core's; this package only connects it to zerolog.
 //
+// # Console output
+//
+// ConsoleWriter returns the same LevelWriter, formatting each event with
+// a zerolog.ConsoleWriter first, in the goroutine that logs:
+//
+//	w := zerologasync.ConsoleWriter(zerolog.ConsoleWriter{Out: os.Stderr})
+//	defer w.Close()
+//	logger := zerolog.New(w).With().Timestamp().Logger()
+//
+// Do not wrap a LevelWriter in a zerolog.ConsoleWriter instead
+// (zerolog.ConsoleWriter{Out: w}): the ConsoleWriter passes events on with
+// Write, which carries no level, so Panic events are not synced and Error
+// events may be dropped under core.Drop.
+//
 // # Exit and panic
 //
 // zerolog's Fatal closes its writer, if it is an io.Closer, before calling

@@ -33,3 +33,20 @@ func ExampleLevelWriter_settings() {
 	// Output:
 	// {"level":"error","message":"synced before Msg returns"}
 }
+
+func ExampleConsoleWriter() {
+	// Human-friendly lines, formatted by zerolog's ConsoleWriter, written
+	// through the core: Fatal and Panic still sync, Error is never dropped.
+	w := zerologasync.ConsoleWriter(zerolog.ConsoleWriter{
+		Out:          os.Stdout, // or core.WithSink(f) among the options
+		NoColor:      true,
+		PartsExclude: []string{zerolog.TimestampFieldName}, // the same output every time
+	})
+	defer w.Close()
+	logger := zerolog.New(w)
+
+	logger.Warn().Str("path", "/").Int("status", 503).Msg("upstream down")
+	_ = w.Sync()
+	// Output:
+	// WRN upstream down path=/ status=503
+}

@@ -2,6 +2,7 @@ package zerologasync
 
 import (
 	"io"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -26,6 +27,11 @@ type LevelWriter struct {
 	SyncLevel zerolog.Level
 
 	w *core.Writer
+
+	// console, set by ConsoleWriter, holds the *consoleEntry values that
+	// format events before they go to the core; nil means events go as
+	// they are.
+	console *sync.Pool
 }
 
 // Writer returns a LevelWriter over a new core.Writer configured by opts.
@@ -39,9 +45,13 @@ func Writer(opts ...core.Option) *LevelWriter {
 	}
 }
 
-// Write copies p into the core's buffers, as core.Writer.Write does. It
-// knows no level: under core.Drop it may drop p.
+// Write copies p into the core's buffers, as core.Writer.Write does
+// (formatted first, for a LevelWriter made by ConsoleWriter). It knows no
+// level: under core.Drop it may drop p.
 func (w *LevelWriter) Write(p []byte) (int, error) {
+	if w.console != nil {
+		return w.writeConsole(p, false, false)
+	}
 	return w.w.Write(p)
 }
 
@@ -52,7 +62,17 @@ func (w *LevelWriter) Write(p []byte) (int, error) {
 // from that sync is returned, and zerolog reports it.
 func (w *LevelWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	sync := atLeast(l, w.SyncLevel)
-	if !sync && !atLeast(l, w.NoDropLevel) {
+	wait := sync || atLeast(l, w.NoDropLevel)
+	if w.console != nil {
+		return w.writeConsole(p, wait, sync)
+	}
+	return w.write(p, wait, sync)
+}
+
+// write copies p into the core's buffers, waiting for room if wait is
+// set, and syncs after it if sync is set.
+func (w *LevelWriter) write(p []byte, wait, sync bool) (int, error) {
+	if !wait {
 		return w.w.Write(p)
 	}
 	n, err := w.w.WriteWait(p)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -17,7 +16,7 @@ import (
 // loggers.
 //
 // Its fields are settings. Set them after NewHook and before the hook is
-// added to a logger; do not change them afterwards.
+// installed or added to a logger; do not change them afterwards.
 type Hook struct {
 	// FireLevels are the levels the hook fires for. Nil, as NewHook
 	// leaves it, means every level; the logger's own level still filters
@@ -25,9 +24,24 @@ type Hook struct {
 	FireLevels []logrus.Level
 
 	// Formatter formats the entries. Nil, as NewHook leaves it, means the
-	// formatter of the entry's logger, as it was before Install. It must
+	// formatter of the entry's logger: for a logger the hook is installed
+	// on, the one Install took from it (see InstalledFormatter); for a
+	// logger it was only added to with AddHook, logger.Formatter. It must
 	// be safe for concurrent use.
 	Formatter logrus.Formatter
+
+	// FormatterOut is what formatters see as the logger's output,
+	// entry.Logger.Out, while the hook formats an entry. logrus's
+	// TextFormatter colours its output when that is a terminal, and an
+	// installed logger's own output never is one. Set FormatterOut to the
+	// sink given to core.WithSink (os.Stderr, say) to let it decide by the
+	// sink, as it would writing there itself: the formatter then sees, in
+	// entry.Logger, a stand-in logger whose Out is FormatterOut and whose
+	// other fields are zero, except ReportCaller, which is true (the entry
+	// has a Caller only if its own logger reports callers). Nil, as NewHook
+	// leaves it, means formatters see the entry's own logger. FormatterOut
+	// does not change where entries go: that is core.WithSink's.
+	FormatterOut io.Writer
 
 	// NoDropLevel is the least severe level never dropped: under
 	// core.Drop, an entry at or above it waits for room instead. NewHook
@@ -41,6 +55,15 @@ type Hook struct {
 	SyncLevel logrus.Level
 
 	w *core.Writer
+
+	// installed maps each *logrus.Logger the hook is installed on to its
+	// *InstalledFormatter, so that Fire finds the formatter without
+	// reading logger.Formatter, which logrus guards with a lock it does
+	// not share.
+	installed sync.Map
+
+	viewOnce sync.Once
+	view     *logrus.Logger // the stand-in logger for FormatterOut
 }
 
 // NewHook returns a Hook over a new core.Writer configured by opts. The
@@ -69,20 +92,27 @@ func (h *Hook) Levels() []logrus.Level {
 // formatter, core.ErrClosed after Close, and an error from that sync;
 // logrus prints them on os.Stderr.
 func (h *Hook) Fire(e *logrus.Entry) error {
-	// Lend the formatter a buffer, as logrus does when it formats: the
-	// core copies the bytes, so the buffer can go back to the pool.
+	f := h.formatter(e)
+
+	// Lend the formatter a buffer, as logrus does when it formats, and,
+	// with FormatterOut, the stand-in logger: the entry belongs to the
+	// goroutine that logs until Fire returns, and gets both back. The core
+	// copies the bytes, so the buffer can go back to the pool.
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	saved := e.Buffer
+	savedBuf, savedLogger := e.Buffer, e.Logger
 	e.Buffer = buf
+	if h.FormatterOut != nil {
+		e.Logger = h.loggerView()
+	}
 	defer func() {
-		e.Buffer = saved
+		e.Buffer, e.Logger = savedBuf, savedLogger
 		if buf.Cap() <= maxPooledBuffer {
 			bufPool.Put(buf)
 		}
 	}()
 
-	p, err := h.formatter(e).Format(e)
+	p, err := f.Format(e)
 	if err != nil {
 		return fmt.Errorf("logrusasync: formatting entry: %w", err)
 	}
@@ -104,78 +134,38 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // entry does not pin its buffer.
 const maxPooledBuffer = 64 << 10
 
-// formatter returns the formatter for e: the hook's, or else the one its
-// logger had before Install.
+// formatter returns the formatter for e: the hook's; else, for a logger
+// the hook is installed on, the one Install took from it; else the
+// logger's.
 func (h *Hook) formatter(e *logrus.Entry) logrus.Formatter {
 	if h.Formatter != nil {
 		return h.Formatter
 	}
+	if f, ok := h.installed.Load(e.Logger); ok {
+		return f.(*InstalledFormatter).Formatter()
+	}
+	// Added with AddHook alone. logrus reads logger.Formatter under the
+	// logger's lock; a hook cannot take it, so this read is safe only if
+	// nothing calls SetFormatter meanwhile, as the doc of Formatter says.
 	f := e.Logger.Formatter
-	if d, ok := f.(discardFormatter); ok {
-		return d.installed
+	if inst, ok := f.(*InstalledFormatter); ok {
+		return inst.Formatter()
 	}
 	return f
 }
 
-// Install makes h the output of logger: it adds h as a hook, sends the
-// logger's own output to io.Discard and replaces its formatter with one
-// that does no work, so that logrus does not format and write every entry
-// a second time under its lock. h goes on formatting with the logger's
-// former formatter, unless h.Formatter is set. Install also calls
-// RegisterExitHandler. Call it once per logger, during setup, before the
-// logger is used.
-//
-// To change the format later, set h.Formatter before Install rather than
-// calling logger.SetFormatter, which would make logrus format every entry
-// again.
-func (h *Hook) Install(logger *logrus.Logger) {
-	f := logger.Formatter
-	if f == nil {
-		f = new(logrus.TextFormatter) // what logrus.New gives a logger
-	}
-	if _, ok := f.(discardFormatter); !ok {
-		logger.SetFormatter(discardFormatter{installed: f})
-	}
-	logger.SetOutput(io.Discard)
-	logger.AddHook(h)
-	h.RegisterExitHandler()
-}
-
-// RegisterExitHandler makes logrus.Exit and logger.Exit sync h before the
-// process ends. It is idempotent. The package registers one logrus exit
-// handler, the first time any hook asks, which syncs every hook registered
-// and not yet closed; Close unregisters h, so a closed hook is not kept
-// alive by logrus. Errors are printed on os.Stderr, as logrus prints the
-// errors of hooks.
-func (h *Hook) RegisterExitHandler() {
-	exitHooks.once.Do(func() { logrus.RegisterExitHandler(syncExitHooks) })
-	exitHooks.mu.Lock()
-	defer exitHooks.mu.Unlock()
-	if exitHooks.open == nil {
-		exitHooks.open = make(map[*Hook]struct{})
-	}
-	exitHooks.open[h] = struct{}{}
-}
-
-// exitHooks are the hooks that the package's exit handler syncs.
-var exitHooks struct {
-	once sync.Once
-	mu   sync.Mutex
-	open map[*Hook]struct{}
-}
-
-func syncExitHooks() {
-	exitHooks.mu.Lock()
-	hooks := make([]*Hook, 0, len(exitHooks.open))
-	for h := range exitHooks.open {
-		hooks = append(hooks, h)
-	}
-	exitHooks.mu.Unlock()
-	for _, h := range hooks {
-		if err := h.Sync(); err != nil {
-			fmt.Fprintln(os.Stderr, "logrusasync: flushing at exit:", err)
+// loggerView returns the stand-in logger formatters see with
+// FormatterOut.
+func (h *Hook) loggerView() *logrus.Logger {
+	h.viewOnce.Do(func() {
+		h.view = &logrus.Logger{
+			Out:          h.FormatterOut,
+			Hooks:        make(logrus.LevelHooks),
+			Level:        logrus.TraceLevel,
+			ReportCaller: true,
 		}
-	}
+	})
+	return h.view
 }
 
 // Sync returns once every entry fired before it has been handed to the
@@ -185,12 +175,11 @@ func (h *Hook) Sync() error {
 }
 
 // Close flushes what is buffered, syncs the sink and stops the core's
-// goroutine, as core.Writer.Close does. Entries fired after Close are
-// refused with core.ErrClosed. Close does not close the sink.
+// goroutine, as core.Writer.Close does, and unregisters the hook from the
+// package's exit handler. Entries fired after Close are refused with
+// core.ErrClosed. Close does not close the sink.
 func (h *Hook) Close() error {
-	exitHooks.mu.Lock()
-	delete(exitHooks.open, h)
-	exitHooks.mu.Unlock()
+	unregisterExit(h.w)
 	return h.w.Close()
 }
 
@@ -199,12 +188,14 @@ func (h *Hook) Stats() core.Stats {
 	return h.w.Stats()
 }
 
-// discardFormatter is the formatter Install gives a logger: it formats
-// nothing, and remembers the formatter it replaced for the hook.
-type discardFormatter struct {
-	installed logrus.Formatter
+// RegisterExitHandler makes logrus.Exit and logger.Exit sync h before the
+// process ends; Install calls it. It is idempotent. The package registers
+// one logrus exit handler, the first time a Hook or a Writer asks, which
+// syncs every Hook and Writer registered and not yet closed; Close
+// unregisters h, so a closed hook is not kept alive by logrus. Errors are
+// printed on os.Stderr, as logrus prints the errors of hooks.
+func (h *Hook) RegisterExitHandler() {
+	registerExit(h.w)
 }
-
-func (discardFormatter) Format(*logrus.Entry) ([]byte, error) { return nil, nil }
 
 var _ logrus.Hook = (*Hook)(nil)

@@ -1,0 +1,306 @@
+package zapasync
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/asynclog/asynclog/core"
+)
+
+// Scheme is the URL scheme RegisterSink registers with zap.
+const Scheme = "asynclog"
+
+// RegisterSink registers the URL scheme "asynclog" with zap, so that an
+// output path such as "asynclog:///var/log/app.log" in a zap.Config (its
+// OutputPaths or ErrorOutputPaths) or given to zap.Open writes through a
+// new core.Writer. Call it once, before building loggers: in main or in an
+// init function. zap cannot forget a scheme, so a second call returns
+// zap's error, wrapped, and changes nothing.
+//
+// The opts are the defaults of every sink the scheme opens; a
+// core.WithSink among them is ignored, since the URL names the sink. The
+// URL's query overrides them, per sink.
+//
+// # URLs
+//
+//	asynclog:///var/log/app.log    an absolute path (asynclog://localhost/var/log/app.log too)
+//	asynclog:logs/app.log          a path relative to the working directory
+//	asynclog:stdout                os.Stdout
+//	asynclog:stderr                os.Stderr
+//
+// A path is percent-encoded, as in any URL: a space is %20, '?' is %3F,
+// '#' is %23 and '%' is %25. A host other than localhost is refused: zap
+// parses "asynclog://app.log" as the host app.log with no path. On
+// Windows, asynclog:///C:/logs/app.log is C:\logs\app.log. A file is
+// opened as zap opens one: created if missing, appended to, mode 0666
+// before the umask; its directory must exist.
+//
+// The query, all parameters optional, each at most once:
+//
+//	buffer=1MiB       core.WithBufferSize: bytes, or a whole number of B, KiB, MiB or GiB
+//	flush=50ms        core.WithFlushInterval: a time.ParseDuration string, above zero
+//	overflow=drop     core.WithOverflow: block or drop
+//
+// For example "asynclog:app.log?buffer=256KiB&overflow=drop". Anything
+// else in the URL (a parameter not listed, a value that does not parse, a
+// user, a port, a fragment) makes zap fail to open the sink, with an
+// error that says why.
+//
+// # What a sink does
+//
+// zap.Config.Build puts the sink under zapcore.NewCore, and behind zap's
+// own lock (zap.CombineWriteSyncers), so it behaves as a WriteSyncer under
+// zapcore.NewCore does: logger.Sync() is a barrier that flushes and syncs
+// it, zap syncs it after every DPanic, Panic and Fatal entry before
+// panicking or exiting, and under overflow=drop any entry, at any level,
+// may be dropped when the buffers are full (NewCore, which never drops
+// Error and above, needs zap.New rather than a Config). A Write that waits
+// for room, under overflow=block, does so holding zap's lock, so other
+// goroutines logging to the same logger wait for it rather than for the
+// core.
+//
+// # Closing
+//
+// A sink's Close flushes what is buffered, syncs, stops the core's
+// goroutine and then closes the file it opened; it never closes os.Stdout
+// or os.Stderr. zap.Open returns a function that closes the sinks it
+// opened. zap.Config.Build returns none: call logger.Sync() and then
+// CloseSinks before the program ends, or at least logger.Sync(), which
+// leaves nothing buffered.
+func RegisterSink(opts ...core.Option) error {
+	if err := zap.RegisterSink(Scheme, sinkFactory(opts)); err != nil {
+		return fmt.Errorf("zapasync: registering the %s scheme: %w", Scheme, err)
+	}
+	return nil
+}
+
+// CloseSinks closes every sink that the scheme registered by RegisterSink
+// opened and that is not closed yet, as their Close does: flushed, synced,
+// stopped and their files closed. Entries logged to them afterwards are
+// refused with core.ErrClosed, which zap reports on its ErrorOutput. It
+// returns the errors of those Close calls, joined.
+func CloseSinks() error {
+	openSinks.mu.Lock()
+	sinks := make([]*sink, 0, len(openSinks.set))
+	for s := range openSinks.set {
+		sinks = append(sinks, s)
+	}
+	openSinks.mu.Unlock()
+	var errs []error
+	for _, s := range sinks {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// openSinks are the sinks opened and not yet closed, for CloseSinks.
+var openSinks struct {
+	mu  sync.Mutex
+	set map[*sink]struct{}
+}
+
+// A sink is a WriteSyncer over a file or a standard stream: a zap.Sink.
+type sink struct {
+	*WriteSyncer
+	file *os.File // the file opened; nil for os.Stdout and os.Stderr
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Close flushes, syncs and stops the WriteSyncer, then closes the file it
+// opened. It is idempotent.
+func (s *sink) Close() error {
+	s.closeOnce.Do(func() {
+		openSinks.mu.Lock()
+		delete(openSinks.set, s)
+		openSinks.mu.Unlock()
+		s.closeErr = s.WriteSyncer.Close()
+		if s.file != nil {
+			s.closeErr = errors.Join(s.closeErr, s.file.Close())
+		}
+	})
+	return s.closeErr
+}
+
+var _ zap.Sink = (*sink)(nil)
+
+// sinkFactory returns the factory RegisterSink gives zap: it opens the
+// sink a URL names, with defaults overridden by the URL's query.
+func sinkFactory(defaults []core.Option) func(*url.URL) (zap.Sink, error) {
+	defaults = slices.Clip(slices.Clone(defaults))
+	return func(u *url.URL) (zap.Sink, error) {
+		t, err := parseSinkURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("zapasync: %w", err)
+		}
+		s := &sink{}
+		out := t.stream
+		if out == nil {
+			if s.file, err = os.OpenFile(t.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666); err != nil {
+				return nil, fmt.Errorf("zapasync: %w", err)
+			}
+			out = s.file
+		}
+		opts := append(defaults, core.WithSink(out))
+		opts = append(opts, t.options()...)
+		s.WriteSyncer = New(opts...)
+		openSinks.mu.Lock()
+		if openSinks.set == nil {
+			openSinks.set = make(map[*sink]struct{})
+		}
+		openSinks.set[s] = struct{}{}
+		openSinks.mu.Unlock()
+		return s, nil
+	}
+}
+
+// A sinkTarget is what an asynclog URL says: where to write, and the
+// settings its query overrides (zero where it does not).
+type sinkTarget struct {
+	path   string   // the file, if stream is nil
+	stream *os.File // os.Stdout or os.Stderr
+
+	bufferSize int
+	flush      time.Duration
+	overflow   string // "", "block" or "drop"
+}
+
+// options returns the core options the URL's query sets.
+func (t sinkTarget) options() []core.Option {
+	var opts []core.Option
+	if t.bufferSize > 0 {
+		opts = append(opts, core.WithBufferSize(t.bufferSize))
+	}
+	if t.flush > 0 {
+		opts = append(opts, core.WithFlushInterval(t.flush))
+	}
+	switch t.overflow {
+	case "block":
+		opts = append(opts, core.WithOverflow(core.Block))
+	case "drop":
+		opts = append(opts, core.WithOverflow(core.Drop))
+	}
+	return opts
+}
+
+// parseSinkURL reads an asynclog URL, as zap parsed it.
+func parseSinkURL(u *url.URL) (sinkTarget, error) {
+	var t sinkTarget
+	switch {
+	case u.User != nil:
+		return t, fmt.Errorf("%v: a user is not allowed", u)
+	case u.Fragment != "":
+		return t, fmt.Errorf("%v: a fragment is not allowed (a '#' in a path is %%23)", u)
+	case u.Opaque != "":
+		// asynclog:path, with no slash after the colon.
+		path, err := url.PathUnescape(u.Opaque)
+		if err != nil {
+			return t, fmt.Errorf("%v: %w", u, err)
+		}
+		switch path {
+		case "stdout":
+			t.stream = os.Stdout
+		case "stderr":
+			t.stream = os.Stderr
+		default:
+			t.path = filepath.FromSlash(path)
+		}
+	default:
+		if u.Port() != "" {
+			return t, fmt.Errorf("%v: a port is not allowed", u)
+		}
+		if h := u.Hostname(); h != "" && h != "localhost" {
+			return t, fmt.Errorf("%v: host %q is not allowed: a relative path is %s:%s%s, an absolute one %s:///%s%s",
+				u, h, Scheme, h, u.Path, Scheme, h, u.Path)
+		}
+		if u.Path == "" {
+			return t, fmt.Errorf("%v: no path: write %s:///absolute/path, %s:relative/path, %s:stdout or %s:stderr",
+				u, Scheme, Scheme, Scheme, Scheme)
+		}
+		path := u.Path
+		if runtime.GOOS == "windows" && len(path) >= 3 && path[0] == '/' && path[2] == ':' {
+			path = path[1:] // /C:/logs/app.log
+		}
+		t.path = filepath.FromSlash(path)
+	}
+	if err := t.parseQuery(u.RawQuery); err != nil {
+		return t, fmt.Errorf("%v: %w", u, err)
+	}
+	return t, nil
+}
+
+// parseQuery reads the settings of an asynclog URL's query.
+func (t *sinkTarget) parseQuery(rawQuery string) error {
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return err
+	}
+	for _, key := range slices.Sorted(maps.Keys(query)) {
+		values := query[key]
+		if len(values) != 1 {
+			return fmt.Errorf("parameter %s given %d times", key, len(values))
+		}
+		v := values[0]
+		switch key {
+		case "buffer":
+			if t.bufferSize, err = parseSize(v); err != nil {
+				return fmt.Errorf("buffer=%s: %w", v, err)
+			}
+		case "flush":
+			if t.flush, err = time.ParseDuration(v); err != nil {
+				return fmt.Errorf("flush=%s: %w", v, err)
+			}
+			if t.flush <= 0 {
+				return fmt.Errorf("flush=%s: not above zero", v)
+			}
+		case "overflow":
+			if v != "block" && v != "drop" {
+				return fmt.Errorf("overflow=%s: want block or drop", v)
+			}
+			t.overflow = v
+		default:
+			return fmt.Errorf("unknown parameter %q: want buffer, flush or overflow", key)
+		}
+	}
+	return nil
+}
+
+// sizeUnits are the units parseSize accepts, longest first.
+var sizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// parseSize parses a buffer size: a whole number of bytes, or of B, KiB,
+// MiB or GiB. It must be above zero and fit in an int.
+func parseSize(s string) (int, error) {
+	digits, unit := s, int64(1)
+	for _, u := range sizeUnits {
+		if d, ok := strings.CutSuffix(s, u.suffix); ok {
+			digits, unit = d, u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("want a whole number above zero of bytes, B, KiB, MiB or GiB")
+	}
+	if n > math.MaxInt/unit {
+		return 0, errors.New("too large")
+	}
+	return int(n * unit), nil
+}
