@@ -1,70 +1,77 @@
 package core
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
 
-// A buffer is one of the Writer's two fixed-size buffers. It lives through
-// epochs: reopened (empty, accepting), sealed (accepting nothing), drained
-// (every accepted record copied in), written to the sink, reopened again.
+// A buffer is one of the Writer's two buffers: a run of frames, each a
+// record with an 8-byte header in front of it. It lives through epochs:
+// reopened (empty, accepting), sealed (accepting nothing), walked by the
+// writer goroutine (every record handed to the sink), reopened again.
 //
-// Two atomic words carry the whole protocol between the callers that copy
-// records in and the goroutine that takes the buffer out:
+// # The reservation protocol
+//
+// One atomic word, state, is all that callers share:
 //
 //	state   bit 63: sealed; bits 0-62: bytes reserved so far (the offset)
-//	commit  bits 32-63: records copied in; bits 0-31: bytes copied in
 //
-// A caller reserves len(p) bytes with one atomic add to state. The value it
-// gets back says everything: if the sealed bit is set, the buffer no longer
-// accepts records and the caller tries the other one; otherwise its record
-// owns [offset-len(p), offset). If that range ends inside the buffer the
-// caller copies the record there and commits it with one atomic add of
-// (1 record, len(p) bytes) to commit. That is the whole fast path: two
-// atomic adds and a copy, no lock, no allocation.
+// A caller reserves a frame, header and record rounded up to 8 bytes, with
+// one atomic add to state. The value it gets back says everything: if the
+// sealed bit is set, the buffer accepts nothing more and the caller tries
+// elsewhere; otherwise the frame is [offset-len, offset). If it ends inside
+// the buffer, the caller copies its record in after the header and then
+// commits it by storing the header, last, with an atomic store:
+//
+//	header  bits 0-29: record length; bit 30: padding; bit 31: committed;
+//	        bits 32-63: the buffer's epoch tag
+//
+// That is the whole fast path: one atomic add, a copy, one atomic store into
+// the caller's own reserved bytes. No other word is written.
 //
 // A reservation that runs past the end fails. Exactly one failing caller
-// straddles the end (its range starts at or before the end and finishes
-// after it); it is the "crosser". It stores where the valid data stops in
-// limit and commits the rest of the buffer plus one as padding (0 records,
-// size-start+1 bytes). The extra unit matters when the records end exactly
-// at the end: the crosser then starts at size and would otherwise commit
-// nothing, and the owner could read limit before the crosser stored it.
-// So once every reservation made before the seal has been settled, the
-// bytes committed add up to the offset if it is within the buffer, and to
-// size+1 if a crosser exists. Reservations that start past the end commit
-// nothing. The offset may run past the size by the total of such failed
-// attempts; 63 bits leave room for centuries of them.
+// straddles the end (its frame starts before the end and finishes after
+// it): the crosser. It commits a padding frame at its start, which says
+// "the records stop here". A reservation that starts at or past the end
+// does nothing. The offset may run past the size by the total of such
+// failed attempts; 63 bits leave room for centuries of them.
 //
-// To take the buffer out, the owner seals it (an atomic OR of the sealed
-// bit, ordered with every reservation by being on the same word), which
-// fixes the set of successful reservations, and publishes the bytes to
-// wait for in target. Each committing caller reads target after its
-// commit and, if its commit completed the target, wakes the owner through
-// drained. The owner reads commit after publishing target, so one
-// of the two always sees the other (both are sequentially consistent
-// atomics): the owner never sleeps through the last commit.
+// To take the buffer out, the owner seals it: an atomic OR of the sealed
+// bit, ordered with every reservation by being on the same word. The offset
+// it returns, sealedAt, fixes the frames to walk: every reservation below
+// min(sealedAt, size) was made before the seal, so its caller saw the
+// buffer open and will commit it, as a record or as the crosser's padding.
+// The owner walks the frames from the start and waits at each one whose
+// header is not yet committed: its caller is still copying (or was
+// preempted while copying). A header's epoch tag tells a header of this
+// epoch from the stale bytes of an earlier one, so the buffer is never
+// cleared between epochs.
+//
+// The same frames are the spool's recovery format: after a crash a header
+// of the buffer's epoch that is committed is a whole record; anything else
+// is a record whose copy never finished, or stale bytes.
 type buffer struct {
-	_      cacheLinePad
-	state  atomic.Uint64
-	commit atomic.Uint64
-	target atomic.Int64 // bytes to wait for once sealed; noTarget while open
-	data   []byte       // fixed; len(data) is the buffer size
-	_      cacheLinePad
+	_     cacheLinePad
+	state atomic.Uint64
+	_     cacheLinePad
 
-	// Written by the crosser before it commits; read by the owner after
-	// the drain, so the commit word orders it.
-	limit atomic.Uint64
+	data []byte // fixed; len(data) is the buffer size, a multiple of 8
+	high uint64 // fixed: the high-water mark, where the writer goroutine is woken
 
-	// seq numbers the buffer's swaps out (see Writer.sealed); guarded by
-	// the Writer's mutex.
-	seq uint64
+	// The epoch tag of this epoch's frames, never 0. Set by reopen before
+	// the state store that opens the buffer, and read by callers only
+	// between their reservation and their commit, before which the buffer
+	// cannot be reopened.
+	tag uint32
 
-	// sealedAt is the offset when the buffer was sealed. It is written
-	// and read only by the Writer under its mutex or by the owner of the
-	// sealed buffer.
-	sealedAt uint64
-
-	// drained holds a wake-up for the owner waiting in drain. It may hold
-	// a stale token from an earlier epoch; drain re-checks after waking.
-	drained chan struct{}
+	// Written and read by the Writer under its mutex or by the owner of
+	// the sealed buffer.
+	epoch    uint64 // the global number of this epoch (see Writer.epoch)
+	sealedAt uint64 // the offset when the buffer was sealed
+	since    time.Time
+	meta     *spoolMeta // where the spool keeps this buffer's progress; nil in memory
 }
 
 // cacheLinePad keeps the words callers fight over off the cache lines of
@@ -75,43 +82,86 @@ type cacheLinePad [128]byte
 const (
 	sealedBit  = 1 << 63
 	offsetMask = sealedBit - 1
-	noTarget   = -1
-	recordUnit = 1 << 32
+
+	headerLen  = 8
+	lengthMask = 1<<30 - 1
+	paddingBit = 1 << 30
+	commitBit  = 1 << 31
 )
 
-func newBuffer(size int) *buffer {
-	b := &buffer{data: make([]byte, size), drained: make(chan struct{}, 1)}
-	b.target.Store(noTarget)
+// frameLen returns the bytes a record of n bytes takes in a buffer: the
+// header, then the record rounded up to 8 bytes, so that every header is
+// aligned for atomic access.
+func frameLen(n int) uint64 {
+	return headerLen + (uint64(n)+7)&^7
+}
+
+// maxRecordIn returns the longest record a buffer of size bytes can hold.
+func maxRecordIn(size int) int {
+	return size - headerLen
+}
+
+// newBuffer returns a sealed buffer over data, which must be 8-byte
+// aligned and a multiple of 8 long. It accepts nothing until reopen.
+func newBuffer(data []byte) *buffer {
+	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
+		panic("asynclog: buffer not aligned") // make and mmap both align
+	}
+	b := &buffer{data: data, high: min(uint64(len(data))/2, maxHighWater)}
+	b.state.Store(sealedBit)
 	return b
 }
 
-// reserve claims n bytes and reports the range [start, end) it got and
-// whether the buffer was already sealed. The range may run past the size.
-func (b *buffer) reserve(n int) (start, end uint64, sealed bool) {
-	s := b.state.Add(uint64(n))
-	end = s & offsetMask
-	return end - uint64(n), end, s&sealedBit != 0
+// size returns the buffer's size in bytes.
+func (b *buffer) size() uint64 { return uint64(len(b.data)) }
+
+func (b *buffer) header(off uint64) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Pointer(&b.data[off]))
 }
 
-// commitRecord settles a reservation whose record has been copied in.
-func (b *buffer) commitRecord(n int) {
-	b.settle(recordUnit + uint64(n))
+// reserve claims a frame for a record of n bytes, which must be at most
+// maxRecordIn(size). It returns the frame's offset and true if the record
+// is to be copied there, or false if the buffer is sealed or has no room.
+func (b *buffer) reserve(n int) (off uint64, ok bool) {
+	l := frameLen(n)
+	s := b.state.Add(l)
+	if s&sealedBit != 0 {
+		return 0, false
+	}
+	end := s & offsetMask
+	start := end - l
+	if end <= b.size() {
+		return start, true
+	}
+	if start < b.size() {
+		b.pad(start) // the crosser marks the end
+	}
+	return 0, false
 }
 
-// commitPadding settles the crosser's reservation: the buffer ends at
-// start, and the bytes after it, plus one, count as padding.
-func (b *buffer) commitPadding(start uint64) {
-	b.limit.Store(start)
-	b.settle(uint64(len(b.data)) - start + 1)
+// put copies p into the frame reserved at off and commits it.
+func (b *buffer) put(off uint64, p []byte) {
+	copy(b.data[off+headerLen:], p)
+	b.header(off).Store(uint64(b.tag)<<32 | commitBit | uint64(len(p)))
 }
 
-func (b *buffer) settle(delta uint64) {
-	c := b.commit.Add(delta)
-	if int64(uint32(c)) == b.target.Load() {
-		select {
-		case b.drained <- struct{}{}:
-		default:
-		}
+// pad commits a padding frame at off, which runs to the end of the buffer.
+func (b *buffer) pad(off uint64) {
+	rest := b.size() - off - headerLen
+	b.header(off).Store(uint64(b.tag)<<32 | commitBit | paddingBit | rest)
+}
+
+// fill reserves what is left of an open buffer as padding, so that no
+// caller finds room in it until the next swap.
+func (b *buffer) fill() {
+	off := b.offset()
+	if off >= b.size() {
+		return
+	}
+	rest := b.size() - off
+	s := b.state.Add(rest)
+	if start := s&offsetMask - rest; s&sealedBit == 0 && start < b.size() {
+		b.pad(start) // as a crosser does, or exactly to the end
 	}
 }
 
@@ -120,45 +170,77 @@ func (b *buffer) offset() uint64 {
 	return b.state.Load() & offsetMask
 }
 
-// seal stops the buffer from accepting records and publishes how many
-// committed bytes drain must wait for. Sealing twice has no further
-// effect.
+// seal stops the buffer from accepting records and fixes the frames that
+// walk will return. Sealing twice has no further effect.
 func (b *buffer) seal() {
 	s := b.state.Or(sealedBit)
-	if s&sealedBit != 0 {
-		return
+	if s&sealedBit == 0 {
+		b.sealedAt = s & offsetMask
 	}
-	b.sealedAt = s & offsetMask
-	target := b.sealedAt
-	if size := uint64(len(b.data)); target > size {
-		target = size + 1 // the records, the crosser's padding and its extra unit
-	}
-	b.target.Store(int64(target))
 }
 
-// drain waits until every reservation made before the seal is settled and
-// returns the records in the buffer and their count. The buffer must be
-// sealed.
-func (b *buffer) drain() (data []byte, records uint64) {
-	target := uint64(b.target.Load())
-	c := b.commit.Load()
-	for uint64(uint32(c)) != target {
-		<-b.drained
-		c = b.commit.Load()
+// reopen starts epoch (a number that grows with every reopen of either
+// buffer, never 0 in its low 32 bits) and lets the buffer accept records
+// again. The buffer must be sealed and walked. A caller that reserved in
+// the previous epoch saw the sealed bit and has given up; one that reserves
+// after this is a caller of the new epoch, even if it loaded the buffer
+// long ago.
+func (b *buffer) reopen(epoch uint64, now time.Time) {
+	tag := uint32(epoch)
+	if tag <= b.tag {
+		// The tags went round: a stale header could now carry the new
+		// tag, so clear them all, once every 2^32 epochs.
+		clear(b.data)
 	}
-	end := b.sealedAt
-	if end > uint64(len(b.data)) {
-		end = b.limit.Load()
+	b.epoch, b.tag, b.since, b.sealedAt = epoch, tag, now, 0
+	if b.meta != nil {
+		b.meta.reopen(epoch, now)
 	}
-	return b.data[:end], c >> 32
-}
-
-// reopen empties a drained buffer and lets it accept records again. A
-// caller that reserved in the previous epoch and saw the sealed bit has
-// already given up; one that arrives after this is a caller of the new
-// epoch.
-func (b *buffer) reopen() {
-	b.commit.Store(0)
-	b.target.Store(noTarget)
 	b.state.Store(0)
+}
+
+// A frame is one frame of a sealed buffer, as walk returns it.
+type frame struct {
+	off    uint64 // where its header is
+	record []byte // the record, without header or rounding
+}
+
+// end returns the offset where the frames of a sealed buffer stop at the
+// latest: a padding frame may end them earlier.
+func (b *buffer) end() uint64 {
+	return min(b.sealedAt, b.size())
+}
+
+// next returns the frame at off in a sealed buffer, waiting until its
+// caller has committed it, and false when the records end there.
+func (b *buffer) next(off uint64) (frame, bool) {
+	if off >= b.end() {
+		return frame{}, false
+	}
+	h := b.waitCommitted(off)
+	if h&paddingBit != 0 {
+		return frame{}, false
+	}
+	n := h & lengthMask
+	return frame{off: off, record: b.data[off+headerLen : off+headerLen+n]}, true
+}
+
+// waitCommitted returns the header at off once it is committed in this
+// epoch. The caller that reserved the frame is copying its record, or was
+// preempted while copying: spin briefly, then yield, then sleep, so that a
+// descheduled caller gets a processor and the wait burns no core.
+func (b *buffer) waitCommitted(off uint64) uint64 {
+	hp := b.header(off)
+	for i := 0; ; i++ {
+		if h := hp.Load(); uint32(h>>32) == b.tag && h&commitBit != 0 {
+			return h
+		}
+		switch {
+		case i < 64:
+		case i < 128:
+			runtime.Gosched()
+		default:
+			time.Sleep(min(time.Duration(i-127)*10*time.Microsecond, time.Millisecond))
+		}
+	}
 }

@@ -1,7 +1,7 @@
 package core
 
 import (
-	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,171 +9,241 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// These tests drive the reservation protocol of one buffer step by step
-// from a single goroutine, so that they can put the callers' steps in any
-// order, including orders that a scheduler produces only rarely.
+// openBuffer returns a buffer of size bytes in its first epoch.
+func openBuffer(size int) *buffer {
+	b := newBuffer(make([]byte, size))
+	b.reopen(1, time.Now())
+	return b
+}
 
-// put reserves room for p in b and, if the reservation succeeded, copies
-// and commits p, as Write's fast path does. It returns the range it got
-// and whether p was stored.
-func put(b *buffer, p []byte) (start, end uint64, stored bool) {
-	start, end, sealed := b.reserve(len(p))
-	if sealed || end > uint64(len(b.data)) {
-		return start, end, false
+// put reserves a frame for p in b and, if it got one, commits p there.
+func put(b *buffer, p []byte) bool {
+	off, ok := b.reserve(len(p))
+	if ok {
+		b.put(off, p)
 	}
-	copy(b.data[start:end], p)
-	b.commitRecord(len(p))
-	return start, end, true
+	return ok
 }
 
-// drainBeforeSettle calls drain while one reservation made before the seal
-// is still unsettled, and lets settle run only once drain has returned. A
-// drain that rightly waits for that reservation cannot return first, so
-// settle also runs after a grace period: it only bounds how long such a
-// drain waits, and a drain that returns too early has returned before it
-// ends (unless the machine stalls this goroutine for that long, which can
-// only hide a bug, never fail a correct drain).
-func drainBeforeSettle(b *buffer, settle func()) (data []byte, records uint64) {
-	returned := make(chan struct{})
-	settled := make(chan struct{})
-	go func() {
-		defer close(settled)
-		select {
-		case <-returned:
-		case <-time.After(200 * time.Millisecond):
+// walk returns the records of sealed buffer b, in order.
+func walk(b *buffer) [][]byte {
+	var out [][]byte
+	for off := uint64(0); ; {
+		f, ok := b.next(off)
+		if !ok {
+			return out
 		}
-		settle()
-	}()
-	data, records = b.drain()
-	data = bytes.Clone(data)
-	close(returned)
-	<-settled
-	return data, records
+		out = append(out, f.record)
+		off = f.off + frameLen(len(f.record))
+	}
 }
 
-// TestBufferDrainReturnsCommittedRecords checks the plain case: records
-// reserved and committed before the seal are what drain returns.
-func TestBufferDrainReturnsCommittedRecords(t *testing.T) {
-	b := newBuffer(64)
-	a, c := rec("a", 10), rec("c", 20)
-	_, _, ok := put(b, a)
-	require.True(t, ok)
-	_, _, ok = put(b, c)
-	require.True(t, ok)
+// TestFrameLen checks the frame arithmetic: an 8-byte header, then the
+// record rounded up to 8 bytes.
+func TestFrameLen(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{1, 16}, {7, 16}, {8, 16}, {9, 24}, {24, 32}, {56, 64}} {
+		assert.Equal(t, uint64(c.want), frameLen(c.n), "frameLen(%d)", c.n)
+	}
+	assert.Equal(t, 56, maxRecordIn(64))
+}
+
+// TestBufferWalkReturnsCommittedRecords checks that the records put into a
+// buffer come back from the walk, whole and in order, without headers.
+func TestBufferWalkReturnsCommittedRecords(t *testing.T) {
+	b := openBuffer(256)
+	want := [][]byte{rec("a", 1), rec("bb", 8), rec("ccc", 9), rec("dddd", 30)}
+	for _, r := range want {
+		require.True(t, put(b, r))
+	}
 	b.seal()
-	data, records := b.drain()
-	assert.Equal(t, string(bytesOf(a, c)), string(data))
-	assert.Equal(t, uint64(2), records)
+	assert.Equal(t, want, walk(b))
 }
 
-// TestBufferSealedRefusesReservations checks that once a buffer is sealed
-// every reservation reports it, and drain ignores them.
+// TestBufferSealedRefusesReservations checks that once sealed a buffer
+// refuses every reservation, and the walk ends where the seal found the
+// offset.
 func TestBufferSealedRefusesReservations(t *testing.T) {
-	b := newBuffer(64)
-	a := rec("a", 10)
-	put(b, a)
+	b := openBuffer(256)
+	require.True(t, put(b, rec("before", 10)))
 	b.seal()
-	_, _, sealed := b.reserve(5)
-	assert.True(t, sealed)
-	data, records := b.drain()
-	assert.Equal(t, string(a), string(data))
-	assert.Equal(t, uint64(1), records)
+	_, ok := b.reserve(10)
+	assert.False(t, ok)
+	assert.Equal(t, [][]byte{rec("before", 10)}, walk(b))
 }
 
-// TestBufferCrosserMarksTheEnd checks that the one reservation straddling
-// the end marks where the data stops, so that drain returns exactly the
-// records before it, and that reservations past the end change nothing.
-func TestBufferCrosserMarksTheEnd(t *testing.T) {
-	b := newBuffer(64)
-	a := rec("a", 50)
-	put(b, a)
-	start, _, ok := put(b, rec("crosser", 20)) // [50, 70)
-	require.False(t, ok)
-	b.commitPadding(start)
-	_, _, ok = put(b, rec("past", 5)) // [70, 75): commits nothing
-	require.False(t, ok)
+// TestBufferCrosserPadsTheEnd checks the reservation that runs past the
+// end: it fails, and its caller commits a padding frame at its start that
+// ends the walk; a later reservation, past the end, fails too.
+func TestBufferCrosserPadsTheEnd(t *testing.T) {
+	b := openBuffer(64)
+	first := rec("first", 20) // a 32-byte frame
+	require.True(t, put(b, first))
+	assert.False(t, put(b, rec("crosser", 30)), "a 40-byte frame at 32 crosses 64")
+	assert.False(t, put(b, rec("after", 1)))
+	h := b.header(32).Load()
+	assert.NotZero(t, h&paddingBit, "the crosser leaves a padding frame")
+	assert.Equal(t, uint64(64-32-headerLen), h&lengthMask)
 	b.seal()
-	data, records := b.drain()
-	assert.Equal(t, string(a), string(data))
-	assert.Equal(t, uint64(1), records)
+	assert.Equal(t, [][]byte{first}, walk(b))
 }
 
-// TestBufferDrainWaitsForCopy checks that drain does not return while a
-// record reserved before the seal is still being copied in.
-func TestBufferDrainWaitsForCopy(t *testing.T) {
-	b := newBuffer(64)
-	a, late := rec("a", 10), rec("late", 20)
-	put(b, a)
-	start, end, sealed := b.reserve(len(late)) // reserved, not yet copied
-	require.False(t, sealed)
-	b.seal()
-	data, records := drainBeforeSettle(b, func() {
-		copy(b.data[start:end], late)
-		b.commitRecord(len(late))
+// TestBufferExactFit checks records that fill the buffer to its last byte:
+// one frame the size of the buffer, and frames that end exactly at the end
+// followed by a reservation that starts there.
+func TestBufferExactFit(t *testing.T) {
+	t.Run("one record", func(t *testing.T) {
+		b := openBuffer(64)
+		r := rec("whole", maxRecordIn(64))
+		require.True(t, put(b, r))
+		assert.False(t, put(b, rec("x", 1)))
+		b.seal()
+		assert.Equal(t, [][]byte{r}, walk(b))
 	})
-	assert.Equal(t, string(bytesOf(a, late)), string(data))
-	assert.Equal(t, uint64(2), records)
+	t.Run("two records", func(t *testing.T) {
+		b := openBuffer(64)
+		r1, r2 := rec("one", 24), rec("two", 24)
+		require.True(t, put(b, r1))
+		require.True(t, put(b, r2))
+		assert.False(t, put(b, rec("x", 1)), "a reservation that starts at the end")
+		b.seal()
+		assert.Greater(t, b.sealedAt, b.size())
+		assert.Equal(t, [][]byte{r1, r2}, walk(b))
+	})
 }
 
-// TestBufferDrainWaitsForCrosser checks that drain does not return while
-// the reservation straddling the end has not yet marked where the data
-// stops.
-func TestBufferDrainWaitsForCrosser(t *testing.T) {
-	b := newBuffer(64)
-	a := rec("a", 40)
-	put(b, a)
-	start, _, _ := b.reserve(30) // [40, 70): the crosser, not yet settled
-	b.seal()
-	data, records := drainBeforeSettle(b, func() { b.commitPadding(start) })
-	assert.Equal(t, string(a), string(data))
-	assert.Equal(t, uint64(1), records)
-}
-
-// TestBufferDrainWaitsForCrosserAtExactEnd checks the case where the
-// records fill the buffer exactly: the reservation after them starts at
-// the very end and pads nothing, yet drain must not use where an earlier
-// epoch's crosser said the data stopped.
-func TestBufferDrainWaitsForCrosserAtExactEnd(t *testing.T) {
-	const size = 100
-	b := newBuffer(size)
-	// Epoch 1 ends at 70: its crosser marks the end there.
-	put(b, rec("a", 40))
-	put(b, rec("b", 30))
-	start, _, _ := b.reserve(50) // [70, 120)
-	b.commitPadding(start)
-	b.seal()
-	data, _ := b.drain()
-	require.Len(t, data, 70)
-	b.reopen()
-
-	// Epoch 2: one record fills the buffer exactly; the next reservation,
-	// [100, 110), straddles nothing but is the crosser, and is slow.
-	full := rec("full", size)
-	_, _, ok := put(b, full)
+// TestBufferWalkWaitsForUnfinishedCopy checks that the walk waits at a
+// frame reserved before the seal whose caller has not committed it, as a
+// caller preempted mid-copy leaves it, and then returns the record whole.
+func TestBufferWalkWaitsForUnfinishedCopy(t *testing.T) {
+	b := openBuffer(256)
+	first := rec("first", 10)
+	require.True(t, put(b, first))
+	slow := rec("slow", 40)
+	off, ok := b.reserve(len(slow))
 	require.True(t, ok)
-	start, _, sealed := b.reserve(10)
-	require.False(t, sealed)
-	require.Equal(t, uint64(size), start)
+	copy(b.data[off+headerLen:], slow[:20]) // half copied
 	b.seal()
-	data, records := drainBeforeSettle(b, func() { b.commitPadding(start) })
-	assert.Equal(t, string(full), string(data), "the record that fills the buffer must come out whole")
-	assert.Equal(t, uint64(1), records)
+
+	walked := make(chan [][]byte, 1)
+	go func() { walked <- walk(b) }()
+	select {
+	case got := <-walked:
+		t.Fatalf("the walk returned %q before the copy was committed", got)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.put(off, slow)
+	select {
+	case got := <-walked:
+		assert.Equal(t, [][]byte{first, slow}, got)
+	case <-time.After(waitLimit):
+		t.Fatal("the walk did not return after the commit")
+	}
 }
 
-// TestBufferReopenStartsAfresh checks that a reopened buffer accepts
-// records from offset 0 and drain returns only the new epoch's records.
-func TestBufferReopenStartsAfresh(t *testing.T) {
-	b := newBuffer(64)
-	put(b, rec("old", 30))
+// TestBufferIgnoresHeadersOfEarlierEpochs checks that after reopen a
+// committed header left by the previous epoch is not taken for a record of
+// the new one: the walk waits for the new caller's commit.
+func TestBufferIgnoresHeadersOfEarlierEpochs(t *testing.T) {
+	b := openBuffer(64)
+	require.True(t, put(b, rec("old", 24)))
 	b.seal()
-	b.drain()
-	b.reopen()
-	n := rec("new", 12)
-	start, _, ok := put(b, n)
+	walk(b)
+	b.reopen(2, time.Now())
+
+	off, ok := b.reserve(24) // a caller of epoch 2, not yet committed
 	require.True(t, ok)
-	assert.Zero(t, start)
+	require.Zero(t, off)
 	b.seal()
-	data, records := b.drain()
-	assert.Equal(t, string(n), string(data))
-	assert.Equal(t, uint64(1), records)
+	walked := make(chan [][]byte, 1)
+	go func() { walked <- walk(b) }()
+	select {
+	case got := <-walked:
+		t.Fatalf("the walk returned %q from a stale header", got)
+	case <-time.After(20 * time.Millisecond):
+	}
+	fresh := rec("new", 24)
+	b.put(off, fresh)
+	assert.Equal(t, [][]byte{fresh}, <-walked)
+}
+
+// TestBufferClearsWhenTagsWrap checks that a buffer whose epoch tag would
+// go back to a value already used clears its stale headers.
+func TestBufferClearsWhenTagsWrap(t *testing.T) {
+	b := newBuffer(make([]byte, 64))
+	b.reopen(1<<32-1, time.Now())
+	require.True(t, put(b, rec("late", 10)))
+	b.seal()
+	walk(b)
+	b.reopen(1<<32+1, time.Now()) // tag 1
+	assert.Equal(t, make([]byte, 64), b.data)
+}
+
+// TestBufferFill checks that fill leaves no room, with a padding frame
+// where the free space began, and no room is an already-full buffer's.
+func TestBufferFill(t *testing.T) {
+	b := openBuffer(128)
+	first := rec("first", 10)
+	require.True(t, put(b, first))
+	b.fill()
+	assert.False(t, put(b, rec("x", 1)))
+	b.seal()
+	assert.Equal(t, [][]byte{first}, walk(b))
+
+	full := openBuffer(64)
+	require.True(t, put(full, rec("full", 56)))
+	full.fill()
+	full.seal()
+	assert.Len(t, walk(full), 1)
+}
+
+// TestRecordsOfEveryLength checks records of every length from 1 byte to
+// past two buffers, through the smallest buffer, under both policies
+// (WriteWait under Drop): each arrives once, whole, in order, and sink
+// calls start and end on record boundaries.
+func TestRecordsOfEveryLength(t *testing.T) {
+	for _, policy := range []Overflow{Block, Drop} {
+		t.Run(policy.String(), func(t *testing.T) {
+			s := &recSink{}
+			w := newWriter(t, WithSink(s), WithBufferSize(MinBufferSize), WithOverflow(policy), withClock(newFakeClock()))
+			var want [][]byte
+			for n := 1; n <= 2*MinBufferSize+9; n++ {
+				r := rec(fmt.Sprint("L", n), n)
+				_, err := w.WriteWait(r)
+				require.NoError(t, err)
+				want = append(want, r)
+			}
+			require.NoError(t, w.Close())
+			assertWholeRecords(t, s.Calls(), want)
+			st := w.Stats()
+			assert.Equal(t, uint64(len(want)), st.WrittenRecords)
+			assert.Zero(t, st.DroppedRecords)
+		})
+	}
+}
+
+// TestSyncWaitsForUnfinishedCopy checks, on a Writer, that a record whose
+// frame was reserved before a Sync but whose copy is not finished, as a
+// caller preempted mid-copy leaves it, holds the Sync until it is
+// committed, and then reaches the sink whole.
+func TestSyncWaitsForUnfinishedCopy(t *testing.T) {
+	s := &recSink{}
+	w := newWriter(t, WithSink(s), WithBufferSize(256), withClock(newFakeClock()))
+	first := rec("first", 10)
+	_, err := w.Write(first)
+	require.NoError(t, err)
+	b := w.cur.Load()
+	slow := rec("slow", 30)
+	off, ok := b.reserve(len(slow)) // what Write does before its copy
+	require.True(t, ok)
+
+	synced := make(chan error, 1)
+	go func() { synced <- w.Sync() }()
+	select {
+	case err := <-synced:
+		t.Fatalf("Sync returned (%v) before the copy was committed", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.put(off, slow)
+	require.NoError(t, <-synced)
+	assert.Equal(t, string(bytesOf(first, slow)), string(s.Data()))
 }

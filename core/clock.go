@@ -2,9 +2,11 @@ package core
 
 import "time"
 
-// clock makes the timer behind the flush interval, so that tests can fire
-// it by hand instead of sleeping.
+// clock tells the writer goroutine the time and makes the timer it sleeps
+// on, so that tests can move time and fire the timer by hand instead of
+// sleeping.
 type clock interface {
+	now() time.Time
 	newTimer() timer
 }
 
@@ -16,6 +18,8 @@ type timer interface {
 }
 
 type systemClock struct{}
+
+func (systemClock) now() time.Time { return time.Now() }
 
 func (systemClock) newTimer() timer {
 	t := time.NewTimer(time.Hour)

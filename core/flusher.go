@@ -9,151 +9,283 @@ import (
 	"time"
 )
 
-// run is the writer goroutine. It sleeps until a caller nudges it, the
-// flush timer fires, Sync asks for a barrier or Close for the end. The timer
-// runs only while records wait in cur, so an idle Writer costs nothing.
+// lingerLooks is how many times the writer goroutine looks at an empty
+// buffer, one flush interval apart, before it sleeps until a caller wakes
+// it. While it lingers, callers need not wake it: at any rate above one
+// record per lingerLooks intervals, no caller pays for a wake-up.
+const lingerLooks = 10
+
+// run is the writer goroutine. It writes whenever there is something to
+// write (see cycle), looks again every flush interval while records keep
+// coming, and sleeps when they stop, until a caller nudges it, Sync asks
+// for a barrier or Close for the end. An idle Writer runs no timer.
 func (w *Writer) run() {
 	defer close(w.done)
+	w.runner.Store(goid())
 	t := w.cfg.clock.newTimer()
-	var replies []chan error
+	defer t.Stop()
+	looks := lingerLooks // nothing written yet: sleep until there is
 	for {
+		d := w.cycle()
+		switch {
+		case d == 0: // it wrote: before looking again, answer Sync and Close
+			looks = 0
+			select {
+			case <-w.wake: // the next cycle sees what the nudge was for
+			case r := <-w.syncs:
+				if w.answerSyncs(r) {
+					return
+				}
+			case <-w.closing:
+				w.shutdown()
+				return
+			default:
+			}
+			continue
+		case d > 0: // records wait in cur for the flush interval to pass
+			looks = 0
+		case looks < lingerLooks:
+			looks++
+			d = w.cfg.flushInterval
+		default:
+			w.awake.Store(false)
+			if w.hasWork() { // a record came in before awake was cleared
+				w.awake.Store(true)
+				continue
+			}
+		}
+		if d > 0 {
+			t.Reset(d)
+		}
 		select {
 		case <-w.wake:
-			w.flush(false)
 		case <-t.C():
-			w.timing.Store(false)
-			w.flush(true)
-		case reply := <-w.syncs:
-			// Answer every Sync already waiting with one flush: each
-			// of them was called before this point.
-			replies = append(replies[:0], reply)
-			for more := true; more; {
-				select {
-				case r := <-w.syncs:
-					replies = append(replies, r)
-				default:
-					more = false
-				}
-			}
-			w.flush(true)
-			if w.closed.Load() {
-				// Close came first and sealed cur, which flush left to
-				// shutdown: finish the job before answering.
-				t.Stop()
-				w.shutdown()
-				for _, r := range replies {
-					r <- w.closeErr
-				}
+		case r := <-w.syncs:
+			if w.answerSyncs(r) {
 				return
 			}
-			w.syncSink()
-			err := w.takeErr()
-			for _, r := range replies {
-				r <- err
-			}
 		case <-w.closing:
-			t.Stop()
 			w.shutdown()
 			return
 		}
-		w.setTimer(t)
-	}
-}
-
-// setTimer runs the flush timer while records wait in cur and stops it
-// otherwise. A caller whose record lands in an empty buffer reads timing
-// after its reservation; setTimer clears timing before it reads the
-// offset. One of the two sees the other's write, so a record never waits
-// with no timer running and nobody woken to start one.
-func (w *Writer) setTimer(t timer) {
-	waiting := w.cur.Load().offset() > 0
-	switch {
-	case waiting && !w.timing.Load():
-		w.timing.Store(true)
-		t.Reset(w.cfg.flushInterval)
-	case !waiting && w.timing.Load():
-		w.timing.Store(false)
 		t.Stop()
-		if w.cur.Load().offset() > 0 {
-			w.timing.Store(true)
-			t.Reset(w.cfg.flushInterval)
-		}
+		w.awake.Store(true)
 	}
 }
 
-// flush writes every buffer swapped out so far and then, if force is set
-// or cur has passed the high-water mark, swaps cur out and writes it too.
-// Buffers that callers swap out meanwhile are left for later, so that a
-// Sync ends under any load.
-func (w *Writer) flush(force bool) {
+// hasWork reports whether records wait anywhere, for cycle. The writer
+// goroutine calls it after clearing awake; a caller whose record lands in
+// an empty buffer reads awake after its reservation. One of the two sees
+// the other's write, so a record never waits with the writer goroutine
+// asleep. Once the Writer is closed, what waits is for shutdown.
+func (w *Writer) hasWork() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	need := w.sealed
-	if off := w.cur.Load().offset(); off > 0 && (force || off >= w.high) && !w.closed.Load() {
-		need++ // cur, which this flush swaps out
+	if w.closed.Load() {
+		return w.spareState() == spareFull
 	}
-	for w.written < need {
-		switch w.spareState() {
-		case spareBusy:
-			// A caller is writing the spare buffer; wait for it.
-			w.room.Wait()
-		case spareFull:
-			full := w.claimLocked()
+	return w.cur.Load().offset() > 0 || w.spareState() == spareFull || len(w.queue) > 0
+}
+
+// cycle does the writer goroutine's next piece of work and says when to
+// look again: 0 after it wrote something, d > 0 if records wait in cur
+// for d more, < 0 if there is nothing to do.
+//
+// The order is the sink's order: the full spare buffer first; then, if the
+// caller at the head of the line has a record too long for any buffer,
+// cur as it was when that caller came, then the record; then cur, swapped
+// out at once if it has passed its high-water mark or callers wait in
+// line, and otherwise once the flush interval has passed since the last
+// swap, so that records reach the sink about one sink write after they
+// were logged, and a fast sink does not make the writer goroutine swap
+// for every record.
+func (w *Writer) cycle() time.Duration {
+	w.mu.Lock()
+	if w.spareState() == spareFull {
+		b := w.claimLocked()
+		w.mu.Unlock()
+		w.writeOut(b)
+		return 0
+	}
+	if w.closed.Load() {
+		w.mu.Unlock()
+		return -1 // shutdown writes cur
+	}
+	if len(w.queue) > 0 && w.queue[0].large {
+		wt := w.queue[0]
+		if w.swaps.Load() == wt.after {
+			w.swapLocked(0) // and fills the new cur: nobody overtakes wt
+			b := w.claimLocked()
 			w.mu.Unlock()
-			w.writeOut(full, nil)
-			w.mu.Lock()
-		default: // every buffer swapped out has been written
-			if w.closed.Load() {
-				return // shutdown writes cur
-			}
-			w.swapLocked()
+			w.writeOut(b)
+			return 0
+		}
+		w.popLocked()
+		w.mu.Unlock()
+		w.notes.writeDue(w)
+		w.stats.accepted(1, len(wt.p))
+		w.sinkWrite(nil, wt.p, 1, 0)
+		wt.done <- nil
+		return 0
+	}
+	cur := w.cur.Load()
+	off := cur.offset()
+	if off == 0 && len(w.queue) == 0 {
+		w.mu.Unlock()
+		return -1
+	}
+	if wait := w.cfg.flushInterval - w.cfg.clock.now().Sub(w.lastSwap); wait > 0 && off < cur.high && len(w.queue) == 0 {
+		w.mu.Unlock()
+		return wait
+	}
+	w.swapLocked(0)
+	b := w.claimLocked()
+	w.mu.Unlock()
+	w.writeOut(b)
+	return 0
+}
+
+// answerSyncs answers reply and every other Sync already waiting with one
+// flush: each of them was called before this point. It reports whether the
+// Writer was closed meanwhile, in which case it has shut it down.
+func (w *Writer) answerSyncs(reply chan error) (closed bool) {
+	replies := []chan error{reply}
+	for more := true; more; {
+		select {
+		case r := <-w.syncs:
+			replies = append(replies, r)
+		default:
+			more = false
 		}
 	}
+	w.flush()
+	err := error(nil)
+	if closed = w.closed.Load(); closed {
+		// Close came first and sealed cur, which flush left to shutdown:
+		// finish the job before answering.
+		w.shutdown()
+		err = w.closeErr
+	} else {
+		w.notes.writeDue(w)
+		w.syncSink()
+		err = w.takeErr()
+	}
+	for _, r := range replies {
+		r <- err
+	}
+	return closed
 }
 
-// shutdown writes what is left after Close sealed cur, syncs the sink and
-// records what Close returns.
+// flush writes every record accepted so far: the full spare, then cur,
+// swapped out, unless the Writer is closed (shutdown writes cur then).
+func (w *Writer) flush() {
+	w.mu.Lock()
+	if w.spareState() == spareFull {
+		b := w.claimLocked()
+		w.mu.Unlock()
+		w.writeOut(b)
+		w.mu.Lock()
+	}
+	if w.closed.Load() || w.cur.Load().offset() == 0 {
+		w.mu.Unlock()
+		return
+	}
+	w.swapLocked(0)
+	b := w.claimLocked()
+	w.mu.Unlock()
+	w.writeOut(b)
+}
+
+// shutdown writes what is left after Close sealed cur, syncs the sink,
+// records what Close returns and lets the spool go.
 func (w *Writer) shutdown() {
-	w.flush(true) // writes every buffer swapped out; swaps no more once closed
-	w.writeOut(w.cur.Load(), nil)
+	w.flush() // the spare, if full; cur is sealed and not swapped
+	w.writeOut(w.cur.Load())
+	w.notes.writeDue(w)
+	w.notes.final(w)
 	w.syncSink()
 	w.closeErr = w.takeErr()
+	unregister(w)
+	if w.spool != nil {
+		w.spool.close()
+	}
 }
 
-// writeOut hands buffer b, if not nil, and then record p, if not nil, to
-// the sink, then frees the spare buffer. The caller must hold the spare
-// buffer (see claimLocked and acquireSinkLocked), or be shutdown, alone
-// with the sink once the Writer is closed.
-func (w *Writer) writeOut(b *buffer, p []byte) {
-	if b != nil {
-		data, records := b.drain()
-		w.stats.accepted(records, len(data))
-		w.sinkWrite(data, records)
+// writeOut hands the records of sealed buffer b to the sink and frees the
+// spare. It walks the frames in order, waiting for any whose copy is not
+// finished, and gathers the records, without their headers, into runs as
+// long as the max write size allows: in place, moving each record down
+// over the headers before it, or, with a spool, whose frames must survive
+// until written, into a staging buffer. A record longer than the max
+// write size goes alone, straight from its frame.
+func (w *Writer) writeOut(b *buffer) {
+	w.notes.writeDue(w)
+	inPlace := b.meta == nil
+	dst := b.data
+	if !inPlace {
+		if w.stage == nil {
+			w.stage = make([]byte, min(w.cfg.maxWriteSize, len(b.data)))
+		}
+		dst = w.stage
 	}
-	if p != nil {
-		w.stats.accepted(1, len(p))
-		w.sinkWrite(p, 1)
+	limit := w.cfg.maxWriteSize
+	start, end := 0, 0 // the run gathered so far is dst[start:end]
+	var runRecords uint64
+	off := uint64(0)
+	flushRun := func(upto uint64) {
+		if runRecords > 0 {
+			w.stats.accepted(runRecords, end-start)
+			w.sinkWrite(b, dst[start:end], runRecords, upto)
+		}
+		runRecords = 0
+		if !inPlace {
+			end = 0
+		}
+		start = end
 	}
+	for {
+		f, ok := b.next(off)
+		if !ok {
+			break
+		}
+		n := len(f.record)
+		if runRecords > 0 && (end-start+n > limit || end+n > len(dst)) {
+			flushRun(f.off)
+		}
+		next := f.off + frameLen(n)
+		if n > limit || n > len(dst) {
+			w.stats.accepted(1, n)
+			w.sinkWrite(b, f.record, 1, next)
+		} else {
+			end += copy(dst[end:], f.record)
+			runRecords++
+		}
+		off = next
+	}
+	flushRun(off)
+
 	w.mu.Lock()
-	if b != nil && b.seq > w.written {
-		w.written = b.seq
+	if b == w.spare {
+		w.setSpare(spareFree)
 	}
-	w.setSpare(spareFree)
-	w.room.Broadcast()
 	w.mu.Unlock()
 }
 
-// sinkWrite makes one sink Write call and accounts for it.
-func (w *Writer) sinkWrite(p []byte, records uint64) {
-	if len(p) == 0 {
-		return
+// sinkWrite writes p, which holds records whole records of b (nil for a
+// record written alone), to the sink, and accounts for it. With a spool,
+// the frames of b before upto are marked written, whether the call
+// succeeded or not: a failed write is counted and reported, not retried.
+func (w *Writer) sinkWrite(b *buffer, p []byte, records uint64, upto uint64) {
+	var meta *spoolMeta
+	if b != nil {
+		meta = b.meta
 	}
-	w.stats.flushes.Add(1)
-	w.sinkMu.Lock()
-	n, err := safeWrite(w.cfg.sink, p)
-	w.sinkMu.Unlock()
-	if err == nil && n != len(p) {
-		err = io.ErrShortWrite
+	if meta != nil {
+		meta.writing.Store(upto)
+	}
+	err := w.sinkCall(p)
+	if meta != nil {
+		meta.written.Store(upto)
 	}
 	if err != nil {
 		w.stats.lost(records, len(p))
@@ -163,17 +295,23 @@ func (w *Writer) sinkWrite(p []byte, records uint64) {
 	w.stats.written(records, len(p))
 }
 
-// syncSink calls the sink's Sync method, if it has one. It holds sinkMu
-// but not the spare buffer, so callers can swap buffers meanwhile.
+// sinkCall makes one sink Write call and returns its error.
+func (w *Writer) sinkCall(p []byte) error {
+	w.stats.flushes.Add(1)
+	n, err := safeWrite(w.cfg.sink, p)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// syncSink calls the sink's Sync method, if it has one.
 func (w *Writer) syncSink() {
 	s, ok := w.cfg.sink.(interface{ Sync() error })
 	if !ok {
 		return
 	}
-	w.sinkMu.Lock()
-	err := safeSync(s)
-	w.sinkMu.Unlock()
-	if err != nil && !ignorableSyncError(err) {
+	if err := safeSync(s); err != nil && !ignorableSyncError(err) {
 		w.report(fmt.Errorf("asynclog: syncing the sink: %w", err))
 	}
 }
@@ -211,10 +349,14 @@ func (w *Writer) report(err error) {
 		w.err = err
 	}
 	w.mu.Unlock()
-	func() {
-		defer func() { _ = recover() }() // a panicking handler must not stop the writer
-		w.cfg.onError(err)
-	}()
+	w.handle(err)
+}
+
+// handle passes err to the error handler; a panicking handler must not
+// stop the writer goroutine.
+func (w *Writer) handle(err error) {
+	defer func() { _ = recover() }()
+	w.cfg.onError(err)
 }
 
 // takeErr returns the first sink error since the last call and forgets it.

@@ -10,107 +10,109 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestFlushAtHighWaterMark checks that once more than half a buffer is
-// waiting, the writer goroutine hands it to the sink by itself: no Sync,
-// no Close, and a flush timer that never fires.
-func TestFlushAtHighWaterMark(t *testing.T) {
-	clk := newFakeClock()
-	s := &recSink{}
-	w := newWriter(t, WithSink(s), WithBufferSize(256), withClock(clk))
-	var want []byte
-	for i := 0; len(want) <= 128; i++ {
-		r := rec(string(rune('a'+i)), 20)
-		_, err := w.Write(r)
-		require.NoError(t, err)
-		want = append(want, r...)
-	}
-	s.waitForData(t, len(want))
-	assert.Equal(t, string(want), string(s.Data()))
-	assert.Equal(t, uint64(1), w.Stats().Flushes)
-}
-
-// TestFlushBelowHighWaterMarkWaitsForTimer checks that a record in a buffer
-// that is not filling up waits for the flush timer, armed for the flush
-// interval, and reaches the sink when it fires.
-func TestFlushBelowHighWaterMarkWaitsForTimer(t *testing.T) {
-	clk := newFakeClock()
-	s := &recSink{}
-	w := newWriter(t, WithSink(s), WithFlushInterval(7*time.Second), withClock(clk))
-	r := rec("timer", 40)
-	_, err := w.Write(r)
-	require.NoError(t, err)
-
-	clk.timer.waitArmed(t)
-	clk.timer.mu.Lock()
-	assert.Equal(t, 7*time.Second, clk.timer.d, "the timer runs for the flush interval")
-	clk.timer.mu.Unlock()
-	assert.Empty(t, s.Calls(), "the record must wait for the timer")
-
-	clk.timer.fire(t)
-	s.waitForData(t, len(r))
-	assert.Equal(t, string(r), string(s.Data()))
-}
-
-// TestIdleWriterRunsNoTimer checks that the flush timer runs only while a
-// record waits: a new Writer never arms it, and after the timer's flush
-// empties the buffer it is not armed again.
+// TestIdleWriterRunsNoTimer checks that a Writer that has had no record
+// sleeps: it never arms its timer.
 func TestIdleWriterRunsNoTimer(t *testing.T) {
 	clk := newFakeClock()
-	s := &recSink{}
-	w := newWriter(t, WithSink(s), withClock(clk))
+	w := newWriter(t, WithSink(&recSink{}), withClock(clk))
 	quiesce(t, w)
 	armed, resets := clk.timer.state()
 	assert.False(t, armed, "a Writer that has had no record runs no timer")
 	assert.Zero(t, resets)
-
-	_, err := w.Write(rec("one", 10))
-	require.NoError(t, err)
-	clk.timer.waitArmed(t)
-	clk.timer.fire(t)
-	s.waitForData(t, 10)
-	quiesce(t, w)
-	armed, resets = clk.timer.state()
-	assert.False(t, armed, "the timer is not armed again once nothing waits")
-	assert.Equal(t, 1, resets)
+	assert.False(t, w.awake.Load())
 }
 
-// TestTimerStopsWhenHighWaterFlushEmptiesBuffer checks that a flush at the
-// high-water mark that leaves nothing waiting also stops the flush timer
-// armed for the records it took.
-func TestTimerStopsWhenHighWaterFlushEmptiesBuffer(t *testing.T) {
+// TestFirstRecordIsWrittenAtOnce checks prompt flushing: a record written
+// to a Writer whose goroutine sleeps wakes it and reaches the sink without
+// any timer firing.
+func TestFirstRecordIsWrittenAtOnce(t *testing.T) {
 	clk := newFakeClock()
 	s := &recSink{}
-	w := newWriter(t, WithSink(s), WithBufferSize(256), withClock(clk))
-	_, err := w.Write(rec("first", 10))
+	w := newWriter(t, WithSink(s), WithFlushInterval(time.Hour), withClock(clk))
+	r := rec("first", 40)
+	_, err := w.Write(r)
 	require.NoError(t, err)
-	clk.timer.waitArmed(t)
-	_, err = w.Write(rec("second", 120)) // ends past the mark at 128
-	require.NoError(t, err)
-	s.waitForData(t, 130)
-	quiesce(t, w)
-	armed, resets := clk.timer.state()
-	assert.False(t, armed, "nothing waits, so no timer runs")
-	assert.Equal(t, 1, resets)
+	s.waitForData(t, len(r))
+	assert.Equal(t, string(r), string(s.Data()))
 }
 
-// TestTimerRearmsForRecordsAfterFlush checks that a record written after a
-// timer flush arms the timer again and is flushed by it.
-func TestTimerRearmsForRecordsAfterFlush(t *testing.T) {
+// TestRecordsThatKeepComingWaitOneInterval checks that while records keep
+// coming the writer goroutine swaps at most once per flush interval: a
+// record written right after a swap waits for the timer, armed for the
+// interval, and reaches the sink when it fires.
+func TestRecordsThatKeepComingWaitOneInterval(t *testing.T) {
+	clk := newFakeClock()
+	s := &recSink{}
+	w := newWriter(t, WithSink(s), WithFlushInterval(7*time.Second), withClock(clk))
+	first, second := rec("first", 10), rec("second", 20)
+	_, err := w.Write(first)
+	require.NoError(t, err)
+	s.waitForData(t, len(first))
+
+	_, err = w.Write(second)
+	require.NoError(t, err)
+	clk.timer.waitArmed(t)
+	clk.timer.mu.Lock()
+	assert.Equal(t, 7*time.Second, clk.timer.d, "the timer runs for the flush interval")
+	clk.timer.mu.Unlock()
+	assert.Equal(t, string(first), string(s.Data()), "the second record must wait for the interval")
+
+	clk.timer.fire(t)
+	s.waitForData(t, len(first)+len(second))
+	assert.Equal(t, string(bytesOf(first, second)), string(s.Data()))
+}
+
+// TestWriterSleepsAfterLingering checks that once records stop, the writer
+// goroutine looks lingerLooks more times, one interval apart, then sleeps
+// with no timer, and that the next record wakes it at once.
+func TestWriterSleepsAfterLingering(t *testing.T) {
 	clk := newFakeClock()
 	s := &recSink{}
 	w := newWriter(t, WithSink(s), withClock(clk))
-	var want []byte
-	for i := range 5 {
-		r := rec(string(rune('a'+i)), 10+i)
-		_, err := w.Write(r)
-		require.NoError(t, err)
-		want = append(want, r...)
+	first := rec("one", 10)
+	_, err := w.Write(first)
+	require.NoError(t, err)
+	s.waitForData(t, len(first))
+	for range lingerLooks {
 		clk.timer.waitArmed(t)
 		clk.timer.fire(t)
-		s.waitForData(t, len(want))
 	}
-	assert.Equal(t, string(want), string(s.Data()))
-	assert.Len(t, s.Calls(), 5, "one flush per timer")
+	quiesce(t, w)
+	armed, resets := clk.timer.state()
+	assert.False(t, armed, "the writer goroutine still looks after %d empty looks", lingerLooks)
+	assert.Equal(t, lingerLooks, resets)
+	assert.False(t, w.awake.Load())
+
+	next := rec("two", 10)
+	_, err = w.Write(next)
+	require.NoError(t, err)
+	s.waitForData(t, len(first)+len(next))
+}
+
+// TestFlushAtHighWaterMark checks that a record that takes the buffer past
+// its high-water mark makes the writer goroutine hand the buffer to the
+// sink at once, although the flush interval has not passed.
+func TestFlushAtHighWaterMark(t *testing.T) {
+	clk := newFakeClock()
+	s := &recSink{}
+	w := newWriter(t, WithSink(s), WithBufferSize(256), WithFlushInterval(time.Hour), withClock(clk))
+	first := rec("first", 10)
+	_, err := w.Write(first)
+	require.NoError(t, err)
+	s.waitForData(t, len(first))
+
+	// 24-byte records take 32-byte frames: the fourth ends at the mark,
+	// half of 256 bytes.
+	want := [][]byte{first}
+	for i := range 4 {
+		r := rec(string(rune('a'+i)), 24)
+		_, err := w.Write(r)
+		require.NoError(t, err)
+		want = append(want, r)
+	}
+	s.waitForData(t, len(bytesOf(want...)))
+	assert.Equal(t, string(bytesOf(want...)), string(s.Data()))
+	assert.Equal(t, uint64(2), w.Stats().Flushes)
 }
 
 // TestSwapsLoseNoRecord checks that many swaps, at the high-water mark, at
@@ -140,8 +142,8 @@ func TestSwapsLoseNoRecord(t *testing.T) {
 }
 
 // TestSinkIsCalledFromOneGoroutineAtATime checks that no two sink calls
-// overlap, although callers under Block and the writer goroutine all write
-// to the sink.
+// overlap, Writes and Syncs, under load, with callers that wait in line
+// and records too long for a buffer.
 func TestSinkIsCalledFromOneGoroutineAtATime(t *testing.T) {
 	var inside, overlaps atomic.Int32
 	enter := func() {

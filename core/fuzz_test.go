@@ -44,37 +44,45 @@ func fuzzRecord(i, n int, header bool) []byte {
 
 const fuzzHeader = 6
 
+// fuzzMaxWrites are the max write sizes FuzzWriter picks from: none, and
+// bounds below, around and above the records' lengths.
+var fuzzMaxWrites = [4]int{0, 40, 200, 1000}
+
 // FuzzWriter drives a Writer with a sequence of writes, syncs and a final
 // close decoded from the input, and checks what the sink received against
 // a model: under Block, exactly the records written, in order, each sink
 // call holding whole records; under Drop, an ordered subsequence of them,
-// whole, with delivered + dropped == written.
+// whole, with delivered + dropped == written. With a max write size, no
+// sink call is longer unless it holds a single record.
 func FuzzWriter(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 2, 3, 250, 6, 4, 7, 255})
 	f.Add([]byte{1, 200, 0, 255, 0, 255, 1, 255, 6, 2, 255, 7, 10})
 	f.Add([]byte{3, 16, 5, 5, 5, 5, 5, 5, 5, 6, 5, 5, 5})
+	f.Add([]byte{2, 40, 5, 150, 5, 160, 5, 170, 5, 180, 5, 200, 5, 10, 6, 5, 20})
+	f.Add([]byte{6, 3, 5, 30, 5, 30, 5, 31, 5, 32, 5, 33, 6, 5, 255, 5, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 2 {
 			return
 		}
 		drop := data[0]&1 == 1
+		maxWrite := fuzzMaxWrites[data[0]>>1&3]
 		size := MinBufferSize + int(data[1])*4
 		overflow := Block
 		if drop {
 			overflow = Drop
 		}
 		sink := &callSink{}
-		w := New(WithSink(sink), WithBufferSize(size), WithOverflow(overflow))
+		w := New(WithSink(sink), WithBufferSize(size), WithOverflow(overflow), WithMaxWriteSize(maxWrite), WithNotices(nil))
 
 		var written [][]byte // every record given to Write, in order
 		var mustArrive []bool
 		check := func() {
 			calls := sink.snapshot()
 			if drop {
-				checkDropCalls(t, calls, written, mustArrive)
+				checkDropCalls(t, calls, written, mustArrive, maxWrite)
 				return
 			}
-			checkBlockCalls(t, calls, written)
+			checkBlockCalls(t, calls, written, maxWrite)
 		}
 		ops := data[2:]
 		for i := 0; i < len(ops); i++ {
@@ -131,21 +139,26 @@ func FuzzWriter(f *testing.F) {
 // (after Close: all) of the records written, and that every call ends on a
 // record boundary. After a Sync every record written so far is there,
 // which is what written holds at that point.
-func checkBlockCalls(t *testing.T, calls [][]byte, written [][]byte) {
+func checkBlockCalls(t *testing.T, calls [][]byte, written [][]byte, maxWrite int) {
 	t.Helper()
 	want := bytes.Join(written, nil)
-	boundaries := map[int]bool{0: true}
+	boundaries := map[int]int{0: 0} // offset of each record's end: its index + 1
 	off := 0
-	for _, r := range written {
+	for i, r := range written {
 		off += len(r)
-		boundaries[off] = true
+		boundaries[off] = i + 1
 	}
 	got := 0
 	for i, c := range calls {
 		require.NotEmpty(t, c, "sink call %d is empty", i)
 		require.Equal(t, want[got:got+len(c)], c, "sink call %d", i)
+		first := boundaries[got]
 		got += len(c)
-		require.True(t, boundaries[got], "sink call %d ends inside a record", i)
+		last, ok := boundaries[got]
+		require.True(t, ok, "sink call %d ends inside a record", i)
+		if maxWrite > 0 && len(c) > maxWrite {
+			require.Equal(t, first+1, last, "sink call %d is %d bytes, over the max write size %d, and holds more than one record", i, len(c), maxWrite)
+		}
 	}
 	require.Equal(t, len(want), got, "sink holds %d of %d bytes written before Sync or Close", got, len(want))
 }
@@ -153,10 +166,14 @@ func checkBlockCalls(t *testing.T, calls [][]byte, written [][]byte) {
 // checkDropCalls parses each sink call as whole records with headers and
 // checks they are the records written, in order, with none twice, and
 // that every record that had to arrive did.
-func checkDropCalls(t *testing.T, calls [][]byte, written [][]byte, mustArrive []bool) {
+func checkDropCalls(t *testing.T, calls [][]byte, written [][]byte, mustArrive []bool, maxWrite int) {
 	t.Helper()
 	next := 0
 	for i, c := range calls {
+		if maxWrite > 0 && len(c) > maxWrite {
+			require.GreaterOrEqual(t, len(c), fuzzHeader, "sink call %d: torn record", i)
+			require.Equal(t, len(c), int(binary.BigEndian.Uint16(c[4:])), "sink call %d is %d bytes, over the max write size %d, and holds more than one record", i, len(c), maxWrite)
+		}
 		for len(c) > 0 {
 			require.GreaterOrEqual(t, len(c), fuzzHeader, "sink call %d: torn record", i)
 			idx := int(binary.BigEndian.Uint32(c))

@@ -214,10 +214,11 @@ func (l *errorLog) Errors() []error {
 // newWriter returns a Writer whose Close the test's cleanup calls (again,
 // if the test already has), waiting for the writer goroutine to exit. A
 // test whose sink blocks must register its release after this call, so
-// that it runs first.
+// that it runs first. Notices are off, so that the sink gets records only,
+// unless opts turn them on.
 func newWriter(tb testing.TB, opts ...Option) *Writer {
 	tb.Helper()
-	w := New(opts...)
+	w := New(append([]Option{WithNotices(nil)}, opts...)...)
 	tb.Cleanup(func() {
 		_ = w.Close()
 		<-w.done
@@ -239,14 +240,21 @@ func newGatedWriter(tb testing.TB, opts ...Option) (*Writer, *recSink, *gate) {
 	return w, s, g
 }
 
-// fakeClock hands the Writer a timer that only the test fires.
+// fakeClock hands the Writer a timer that only the test fires, and a time
+// that moves only when it does.
 type fakeClock struct{ timer *fakeTimer }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{timer: &fakeTimer{c: make(chan time.Time, 1)}}
+	return &fakeClock{timer: &fakeTimer{c: make(chan time.Time, 1), now: time.Unix(1e9, 0)}}
 }
 
 func (c *fakeClock) newTimer() timer { return c.timer }
+
+func (c *fakeClock) now() time.Time {
+	c.timer.mu.Lock()
+	defer c.timer.mu.Unlock()
+	return c.timer.now
+}
 
 // fakeTimer is a timer that fires only when the test calls fire. It keeps
 // whether it is armed, the last duration it was armed for and how often it
@@ -257,6 +265,7 @@ type fakeTimer struct {
 	armed  bool
 	d      time.Duration
 	resets int
+	now    time.Time // the clock's time: fire moves it on by d
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
@@ -293,14 +302,15 @@ func (t *fakeTimer) waitArmed(tb testing.TB) {
 	t.waitUntil(tb, "the flush timer is armed", func() bool { return t.armed })
 }
 
-// fire fires the armed timer.
+// fire fires the armed timer, moving the clock on by its duration.
 func (t *fakeTimer) fire(tb testing.TB) {
 	tb.Helper()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	require.True(tb, t.armed, "fire: the timer is not armed")
 	t.armed = false
-	t.c <- time.Now()
+	t.now = t.now.Add(t.d)
+	t.c <- t.now
 	t.changedLocked()
 }
 

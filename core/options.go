@@ -2,6 +2,7 @@ package core
 
 import (
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -11,11 +12,13 @@ import (
 // range is replaced by the nearest sensible one, the way bufio.NewWriterSize
 // raises a small size to its minimum.
 const (
-	// DefaultBufferSize is the size of each of the two buffers when
+	// DefaultBufferSize is the most each of the two buffers grows to when
 	// WithBufferSize is not given or is not positive. Two of them, 8 MiB in
 	// all, absorb tens of thousands of typical JSON log lines: the burst a
 	// busy service makes while the sink is slow or, on a loaded machine,
-	// while the writer goroutine waits milliseconds for a processor.
+	// while the writer goroutine waits milliseconds for a processor. A
+	// Writer in memory starts with 64 KiB buffers and grows them only when
+	// one fills to its high-water mark between two swaps.
 	DefaultBufferSize = 4 << 20
 
 	// MinBufferSize is the smallest buffer New accepts; smaller sizes are
@@ -23,14 +26,15 @@ const (
 	MinBufferSize = 64
 
 	// MaxBufferSize is the largest buffer New accepts; larger sizes are
-	// lowered to it. Record and byte counts per buffer are kept in 32-bit
-	// fields of one atomic word, which bounds it.
+	// lowered to it. A record's length is kept in 30 bits of its header,
+	// which bounds it.
 	MaxBufferSize = 1 << 30
 
-	// DefaultFlushInterval bounds how long a record may wait in a buffer
-	// that is not filling up before the writer goroutine hands it to the
-	// sink.
-	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultFlushInterval is how often the writer goroutine hands a
+	// buffer that is not filling up to the sink while records keep coming.
+	// It writes the first record after a pause at once, and any record
+	// within about one interval or one sink write, whichever is longer.
+	DefaultFlushInterval = time.Millisecond
 
 	// DefaultSyncTimeout bounds how long Sync and Close wait for the
 	// sink.
@@ -72,6 +76,10 @@ type config struct {
 	overflow      Overflow
 	onError       func(error)
 	syncTimeout   time.Duration
+	maxWriteSize  int
+	spoolPath     string
+	notice        func(Notice) []byte
+	noticeSet     bool
 	clock         clock
 }
 
@@ -86,20 +94,47 @@ func WithSink(w io.Writer) Option {
 	return func(c *config) { c.sink = w }
 }
 
-// WithBufferSize sets the size in bytes of each of the two buffers. A size
-// that is not positive means DefaultBufferSize; other sizes are kept within
-// [MinBufferSize, MaxBufferSize]. The Writer holds two buffers of this
-// size and never more.
+// WithBufferSize sets the size in bytes of each of the two buffers: the
+// most they grow to in memory, and their size in a spool. A size that is
+// not positive means DefaultBufferSize; other sizes are rounded up to a
+// multiple of 8 and kept within [MinBufferSize, MaxBufferSize]. The
+// Writer never holds more than two buffers of this size. A record longer
+// than a buffer less 8 bytes never goes through the buffers: under Block
+// the writer goroutine writes it alone, in its turn; under Drop it is
+// dropped (WriteWait waits for its turn instead).
 func WithBufferSize(bytes int) Option {
 	return func(c *config) { c.bufferSize = bytes }
 }
 
-// WithFlushInterval sets how long a record may wait in a buffer that is not
-// filling up before it is handed to the sink. An interval that is not
-// positive means DefaultFlushInterval. The timer runs only while a
-// record is waiting: an idle Writer uses no CPU.
+// WithFlushInterval sets how often the writer goroutine hands a buffer
+// that is not filling up to the sink while records keep coming in, and so
+// about the longest a record waits in memory. An interval that is not
+// positive means DefaultFlushInterval. After a pause, the first record is
+// written at once; the writer goroutine looks a few more times, an
+// interval apart, then sleeps until the next record: an idle Writer uses
+// no CPU.
 func WithFlushInterval(d time.Duration) Option {
 	return func(c *config) { c.flushInterval = d }
+}
+
+// WithMaxWriteSize bounds the sink's Write calls: none is longer than n
+// bytes, except one holding a single record longer than n, which is
+// written alone and whole (a record is never split). Records are packed
+// into as few calls as the bound allows. A value that is not positive, the
+// default, means no bound. Use it for a sink with a size limit:
+// lumberjack's MaxSize (in megabytes; a write longer than MaxSize fails),
+// a datagram socket, or a pipe's PIPE_BUF.
+func WithMaxWriteSize(n int) Option {
+	return func(c *config) { c.maxWriteSize = n }
+}
+
+// WithNotices sets how the Writer formats the notices it writes into the
+// sink (see Notice): dropped records when writing resumes, and records
+// recovered from a spool. The default is JSONNotice; TextNotice suits
+// text logs. A nil function turns notices off; the error handler still
+// hears of drops.
+func WithNotices(format func(Notice) []byte) Option {
+	return func(c *config) { c.notice, c.noticeSet = format, true }
 }
 
 // WithOverflow sets what Write does when both buffers are full: Block (the
@@ -149,6 +184,13 @@ func newConfig(opts []Option) config {
 		c.bufferSize = MinBufferSize
 	case c.bufferSize > MaxBufferSize:
 		c.bufferSize = MaxBufferSize
+	}
+	c.bufferSize = (c.bufferSize + 7) &^ 7
+	if c.maxWriteSize <= 0 {
+		c.maxWriteSize = math.MaxInt
+	}
+	if !c.noticeSet {
+		c.notice = JSONNotice
 	}
 	if c.flushInterval <= 0 {
 		c.flushInterval = DefaultFlushInterval

@@ -89,14 +89,14 @@ func TestNewWithNilOptionWorks(t *testing.T) {
 	assert.Equal(t, string(r), string(s.Data()))
 }
 
-// TestStatsBufferSize checks that Stats reports the buffer size in use,
-// after defaults and bounds.
+// TestStatsBufferSize checks that Stats reports the buffer size configured,
+// after defaults, bounds and rounding up to a multiple of 8.
 func TestStatsBufferSize(t *testing.T) {
 	for _, c := range []struct{ give, want int }{
 		{0, DefaultBufferSize},
 		{-5, DefaultBufferSize},
 		{1, MinBufferSize},
-		{100, 100},
+		{100, 104},
 		{1 << 16, 1 << 16},
 	} {
 		w := newWriter(t, WithSink(io.Discard), WithBufferSize(c.give), withClock(newFakeClock()))

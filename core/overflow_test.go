@@ -69,7 +69,8 @@ func TestDropNeverWaitsForStalledSink(t *testing.T) {
 	require.NoError(t, err)
 	g.waitEntered(t)
 
-	// The sink holds one buffer; the other takes three 20-byte records.
+	// The sink holds one buffer; the other takes two 20-byte records, in
+	// 32-byte frames.
 	const n = 1000
 	done := make(chan struct{})
 	go func() {
@@ -87,19 +88,19 @@ func TestDropNeverWaitsForStalledSink(t *testing.T) {
 		t.Fatal("Write under Drop waited for a stalled sink")
 	}
 	st := w.Stats()
-	assert.Equal(t, uint64(n-3), st.DroppedRecords)
-	assert.Equal(t, uint64(20*(n-3)), st.DroppedBytes)
+	assert.Equal(t, uint64(n-2), st.DroppedRecords)
+	assert.Equal(t, uint64(20*(n-2)), st.DroppedBytes)
 	assert.Zero(t, st.Waits)
 
 	// Dropping does not allocate: memory stays at the two buffers.
 	p := rec("more", 20)
 	allocs := testing.AllocsPerRun(100, func() { _, _ = w.Write(p) })
 	assert.Zero(t, allocs)
-	assert.Equal(t, uint64(n-3+101), w.Stats().DroppedRecords)
+	assert.Equal(t, uint64(n-2+101), w.Stats().DroppedRecords)
 
 	g.open()
 	require.NoError(t, w.Close())
-	want := bytesOf(first, rec("r000", 20), rec("r001", 20), rec("r002", 20))
+	want := bytesOf(first, rec("r000", 20), rec("r001", 20))
 	assert.Equal(t, string(want), string(s.Data()))
 }
 
@@ -111,7 +112,7 @@ func TestDropWriteWaitWaitsForStalledSink(t *testing.T) {
 	_, err := w.Write(first)
 	require.NoError(t, err)
 	g.waitEntered(t)
-	fill := rec("fill", 60)
+	fill := rec("fill", 56) // with its header, exactly a buffer
 	_, err = w.Write(fill)
 	require.NoError(t, err)
 
@@ -155,14 +156,15 @@ func TestLargeRecordsUnderBlock(t *testing.T) {
 	assert.Zero(t, w.Stats().DroppedRecords)
 }
 
-// TestLargeRecordsUnderDrop checks that under Drop a record longer than a
-// buffer is dropped and counted, while one of exactly the buffer size is
-// delivered when a buffer is free, and WriteWait delivers either.
+// TestLargeRecordsUnderDrop checks that under Drop a record too long for a
+// buffer (longer than the buffer less its 8-byte header) is dropped and
+// counted, while one that just fits an empty buffer is delivered when a
+// buffer is free, and WriteWait delivers either.
 func TestLargeRecordsUnderDrop(t *testing.T) {
 	const size = 64
 	s := &recSink{}
 	w := newWriter(t, WithSink(s), WithBufferSize(size), WithOverflow(Drop), withClock(newFakeClock()))
-	for _, n := range []int{size + 1, 3 * size} {
+	for _, n := range []int{size - 7, size + 1, 3 * size} {
 		got, err := w.Write(rec("drop", n))
 		require.NoError(t, err)
 		require.Equal(t, n, got)
@@ -170,21 +172,21 @@ func TestLargeRecordsUnderDrop(t *testing.T) {
 	require.NoError(t, w.Sync())
 	assert.Empty(t, s.Calls())
 	st := w.Stats()
-	assert.Equal(t, uint64(2), st.DroppedRecords)
-	assert.Equal(t, uint64(size+1+3*size), st.DroppedBytes)
+	assert.Equal(t, uint64(3), st.DroppedRecords)
+	assert.Equal(t, uint64(size-7+size+1+3*size), st.DroppedBytes)
 
-	exact := rec("exact", size)
+	exact := rec("exact", size-8)
 	_, err := w.Write(exact)
 	require.NoError(t, err)
 	require.NoError(t, w.Sync())
-	waited := []([]byte){rec("ww-exact", size), rec("ww-over", size+1), rec("ww-huge", 3*size)}
+	waited := [][]byte{rec("ww-exact", size-8), rec("ww-over", size-7), rec("ww-huge", 3*size)}
 	for _, r := range waited {
 		_, err := w.WriteWait(r)
 		require.NoError(t, err)
 	}
 	require.NoError(t, w.Close())
 	assertWholeRecords(t, s.Calls(), append([][]byte{exact}, waited...))
-	assert.Equal(t, uint64(2), w.Stats().DroppedRecords)
+	assert.Equal(t, uint64(3), w.Stats().DroppedRecords)
 }
 
 // TestBufferSizeRecordNoLivelock checks that records of exactly the buffer
@@ -301,8 +303,8 @@ func TestDropDoesNotDropWhileSinkSyncs(t *testing.T) {
 	g.waitEntered(t) // first is written; the sink's Sync is running
 
 	var more [][]byte
-	for i := range 3 { // the third does not fit beside the first two
-		r := rec(fmt.Sprint("r", i), 31)
+	for i := range 3 { // 32-byte frames: the third does not fit beside the first two
+		r := rec(fmt.Sprint("r", i), 20)
 		_, err := w.Write(r)
 		require.NoError(t, err)
 		more = append(more, r)

@@ -381,12 +381,12 @@ func TestCloseConcurrentWithWritesAndItself(t *testing.T) {
 func TestCloseReleasesWaitingWriter(t *testing.T) {
 	w, s, g := newGatedWriter(t, WithBufferSize(64), WithSyncTimeout(100*time.Millisecond), withClock(newFakeClock()))
 	var accepted [][]byte
-	for i := range 6 { // two fill the stuck buffer, four the other one
-		r := rec(fmt.Sprint("r", i), 16)
+	for i := range 3 { // 32-byte frames: one in the stuck buffer, two fill the other one
+		r := rec(fmt.Sprint("r", i), 24)
 		_, err := w.Write(r)
 		require.NoError(t, err)
 		accepted = append(accepted, r)
-		if i == 1 {
+		if i == 0 {
 			g.waitEntered(t)
 		}
 	}

@@ -22,95 +22,130 @@ var (
 	// inside Write or Sync. The panic is recovered and the writer goroutine
 	// goes on.
 	ErrSinkPanic = errors.New("asynclog: sink panicked")
+
+	// ErrDropped is matched by the errors the error handler receives about
+	// records discarded under Drop: at most one a second, with how many
+	// records and bytes, and since when.
+	ErrDropped = errors.New("asynclog: records dropped")
+
+	// ErrReentrant is matched by the error Sync and Close return when they
+	// are called from the sink or the error handler, on the writer
+	// goroutine, which cannot wait for itself.
+	ErrReentrant = errors.New("asynclog: called from the writer goroutine")
 )
 
-// A Writer is an io.Writer that copies each record into one of two
-// fixed-size buffers and leaves the sink to a background goroutine. See the
-// package documentation for the design and its guarantees.
+// A Writer is an io.Writer that copies each record into one of two buffers
+// and leaves the sink to a background goroutine. See the package
+// documentation for the design and its guarantees.
 //
 // A Writer is safe for concurrent use. New starts its goroutine; you must
 // call Close to flush what is left and stop it. Close does not close the
 // sink.
 type Writer struct {
 	// Read by every Write; changed once per swap.
-	cur     atomic.Pointer[buffer] // the buffer accepting records
-	size    uint64                 // bytes in each buffer
-	high    uint64                 // high-water mark: wake the writer goroutine here
-	maxFast int                    // longer records skip the buffers (Block) or are dropped (Drop)
-	drop    bool                   // Overflow is Drop
-	_       cacheLinePad
+	cur  atomic.Pointer[buffer] // the buffer accepting records
+	drop bool                   // Overflow is Drop
+	_    cacheLinePad
 
-	// timing is set while the flush timer runs, so that a record landing
-	// in an empty buffer need not wake the writer goroutine to start it.
-	timing atomic.Bool
-	_      cacheLinePad
+	// awake is set while the writer goroutine runs or will look at cur
+	// again soon, so that a record landing in an empty buffer need not
+	// wake it. Read by Write only for the first record of a buffer.
+	awake atomic.Bool
+	_     cacheLinePad
 
-	cfg   config
-	wake  chan struct{}   // non-blocking nudges for the writer goroutine
-	syncs chan chan error // Sync requests
-	done  chan struct{}   // closed when the writer goroutine has exited
+	cfg       config
+	maxRecord int             // longer records never fit a buffer: the writer goroutine writes them alone
+	wake      chan struct{}   // non-blocking nudges for the writer goroutine
+	syncs     chan chan error // Sync requests
+	closing   chan struct{}   // closed by Close to stop the writer goroutine
+	done      chan struct{}   // closed when the writer goroutine has exited
+	closeErr  error           // what Close returns; written before done is closed
+	runner    atomic.Uint64   // the writer goroutine's id (see goid)
+	spool     *spool          // nil without WithSpool, or when it could not be opened
+	stage     []byte          // with a spool, where the writer goroutine gathers records
 
-	closeErr error // what Close returns; written before done is closed
-
-	// sinkMu serializes the calls to the sink: the writes of whoever
-	// holds the spare buffer or writes a large record, and Sync's.
-	sinkMu sync.Mutex
+	// swaps counts the swaps, so that a dropping caller can tell that the
+	// buffer it found full is still cur without holding the mutex.
+	swaps   atomic.Uint64
+	spareAt atomic.Int32 // a spareState; written under mu
+	closed  atomic.Bool  // written under mu
 
 	// mu guards the fields below. It is taken on the slow paths only and
-	// never held while calling the sink or waiting for a drain.
-	mu      sync.Mutex
-	room    sync.Cond     // broadcast when the spare buffer becomes free and at Close
-	spare   *buffer       // the buffer that is not cur
-	spareAt atomic.Int32  // a spareState; written under mu, read without it by the drop check
-	closed  atomic.Bool   // written under mu
-	closing chan struct{} // closed by Close to stop the writer goroutine
-	err     error         // first sink error since the last Sync
-
-	// sealed counts the buffers swapped out so far, and written is the
-	// count of the last one written, so that flush knows when what it
-	// must write is out.
-	sealed, written uint64
+	// never held while calling the sink or waiting for a frame.
+	mu       sync.Mutex
+	spare    *buffer   // the buffer that is not cur
+	queue    []*waiter // callers waiting for room, in arrival order
+	err      error     // first sink error since the last Sync
+	epoch    uint64    // the number of the latest epoch of either buffer
+	size     int       // the size of buffers allocated from now on; grows up to cfg.bufferSize
+	lastSwap time.Time // when cur was last swapped out
 
 	stats counters
+	notes noticer // writer goroutine only
 }
 
 // spareState says where the spare buffer is in its cycle.
-type spareState int
+type spareState int32
 
 const (
-	spareFree spareState = iota // empty and ready to become cur
-	spareFull                   // sealed, waiting to be written
-	spareBusy                   // claimed: its holder is writing it and frees it with writeOut
+	spareFree spareState = iota // written, ready to become cur
+	spareFull                   // sealed, waiting for the writer goroutine
+	spareBusy                   // being written by the writer goroutine
 )
 
 func (w *Writer) spareState() spareState { return spareState(w.spareAt.Load()) }
 func (w *Writer) setSpare(s spareState)  { w.spareAt.Store(int32(s)) }
 
+// A waiter is a caller waiting in line for room (or, for a record that no
+// buffer can hold, for the writer goroutine to write it).
+type waiter struct {
+	p     []byte
+	large bool       // too long for any buffer: written alone by the writer goroutine
+	after uint64     // the swap count when it queued: the buffers to write first
+	done  chan error // receives nil once the record is in a buffer or the sink, or ErrClosed
+}
+
+// initialBufferSize is the size of the first buffers of a Writer in
+// memory: a Writer that logs little holds little. Buffers grow, four times
+// at a swap, up to the configured size (see swapLocked).
+const initialBufferSize = 64 << 10
+
 // New returns a Writer configured by opts and starts its writer goroutine.
 // It never fails: options out of range are replaced by their defaults or
-// bounds (see each Option).
+// bounds (see each Option), and a spool that cannot be used leaves the
+// Writer on memory buffers, with an error for the error handler and the
+// first Sync.
 func New(opts ...Option) *Writer {
 	cfg := newConfig(opts)
-	size := cfg.bufferSize
 	w := &Writer{
-		size:    uint64(size),
-		high:    uint64(min(size/2, maxHighWater)),
-		maxFast: size / 2,
-		drop:    cfg.overflow == Drop,
-		cfg:     cfg,
-		wake:    make(chan struct{}, 1),
-		syncs:   make(chan chan error),
-		done:    make(chan struct{}),
-		closing: make(chan struct{}),
-		spare:   newBuffer(size),
+		drop:      cfg.overflow == Drop,
+		cfg:       cfg,
+		maxRecord: maxRecordIn(cfg.bufferSize),
+		wake:      make(chan struct{}, 1),
+		syncs:     make(chan chan error),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		size:      min(initialBufferSize, cfg.bufferSize),
 	}
-	if w.drop {
-		// Under Drop a record that fits in an empty buffer is tried;
-		// nothing waits, so nothing can starve.
-		w.maxFast = size
+	w.notes.init(cfg)
+	w.awake.Store(true) // until the writer goroutine has looked
+	if cfg.spoolPath != "" {
+		w.openSpool() // sets w.spool, or reports why not
 	}
-	w.room.L = &w.mu
-	w.cur.Store(newBuffer(size))
+	if w.spool != nil {
+		w.size = cfg.bufferSize
+		w.spare = w.spool.buffers[1]
+		w.epoch = w.spool.nextEpoch - 1
+		first := w.spool.buffers[0]
+		w.reopen(first)
+		w.cur.Store(first)
+	} else {
+		// No memory until the first record: cur and the spare are empty
+		// and sealed, so the first Write swaps, and the swap allocates.
+		w.spare = newBuffer(nil)
+		w.cur.Store(newBuffer(nil))
+	}
+	register(w)
 	go w.run()
 	return w
 }
@@ -119,7 +154,7 @@ func New(opts ...Option) *Writer {
 // record is accepted; the sink receives it later, whole, in one Write call
 // of its own or together with other whole records. Write does not retain p.
 //
-// Under Drop, a record that does not fit is discarded, counted in Stats,
+// Under Drop, a record that finds no room is discarded, counted in Stats,
 // and Write still returns len(p), nil, so that loggers do not report every
 // drop as a failure. After Close, Write returns 0 and an error matching
 // ErrClosed. A zero-length p is a no-op.
@@ -136,50 +171,37 @@ func (w *Writer) WriteWait(p []byte) (int, error) {
 }
 
 func (w *Writer) write(p []byte, wait bool) (int, error) {
-	n := len(p)
-	if n == 0 {
+	if len(p) == 0 {
 		return 0, nil
 	}
-	if n > w.maxFast {
-		return w.writeLarge(p, wait)
+	if b := w.cur.Load(); len(p) <= maxRecordIn(len(b.data)) {
+		if off, ok := b.reserve(len(p)); ok {
+			b.put(off, p)
+			w.committed(b, off, len(p))
+			return len(p), nil
+		}
 	}
-	for attempt := 0; ; attempt++ {
-		b := w.cur.Load()
-		start, end, sealed := b.reserve(n)
-		if !sealed && end <= w.size {
-			copy(b.data[start:end], p)
-			b.commitRecord(n)
-			switch {
-			case start < w.high && end >= w.high:
-				w.nudge()
-				runtime.Gosched()
-			case start == 0 && !w.timing.Load():
-				w.nudge()
-			}
-			return n, nil
-		}
-		if !sealed && start <= w.size {
-			b.commitPadding(start)
-		}
-		switch err := w.makeRoom(b, n, attempt, wait); err {
-		case nil:
-			continue
-		case errDropped:
-			return n, nil
-		case errTooLong:
-			return w.writeLarge(p, wait)
-		default:
-			return 0, err
-		}
+	if wait {
+		return w.writeInLine(p)
+	}
+	return w.writeOrDrop(p)
+}
+
+// committed wakes the writer goroutine, rarely: for the record that
+// crosses the high-water mark, and then the caller also yields its
+// processor, so that on a busy machine the swap happens now rather than
+// after the caller's time slice, while most of the buffer is still free;
+// and for the first record of a buffer while the writer goroutine sleeps.
+func (w *Writer) committed(b *buffer, off uint64, n int) {
+	if off < b.high && off+frameLen(n) >= b.high {
+		w.nudge()
+		runtime.Gosched()
+	} else if off == 0 && !w.awake.Load() {
+		w.nudge()
 	}
 }
 
-// nudge wakes the writer goroutine. Callers do it rarely: when a record
-// crosses the high-water mark (then the caller also yields its processor,
-// so that on a busy machine the writer goroutine swaps now rather than
-// after the caller's time slice, while most of the buffer is still free),
-// when a record lands in an empty buffer while the flush timer is not
-// running, and on the slow paths.
+// nudge wakes the writer goroutine, or leaves it a token if it is busy.
 func (w *Writer) nudge() {
 	select {
 	case w.wake <- struct{}{}:
@@ -187,183 +209,207 @@ func (w *Writer) nudge() {
 	}
 }
 
-var (
-	errDropped = errors.New("dropped")
-	errTooLong = errors.New("too many attempts")
-)
-
-// maxHighWater caps the high-water mark of large buffers. Sink writes of
-// half a megabyte already cost little per byte, and swapping there keeps
-// the part of the buffers that callers touch small enough to stay in
-// cache (Write of a 256-byte record is 15% slower with a 2 MiB mark than
-// with this one); the rest of a large buffer is headroom for the time the
-// writer goroutine waits for a processor while it writes the other one.
-const maxHighWater = 512 << 10
-
-// maxAttempts bounds how often a record under Block goes back to the
-// buffers after a swap before it takes the path of large records, so that
-// no record can starve behind faster callers.
+// maxAttempts bounds how often a record under Drop goes back to the
+// buffers after a swap before it is dropped, so that a dropping caller
+// never loops for long.
 const maxAttempts = 4
 
-// makeRoom is the slow path of Write, taken when buffer b, which was cur,
-// had no room for n bytes. Unless wait is set, it never waits for the
-// sink. It returns nil when the caller should try again, errDropped when
-// the record was dropped, errTooLong when it should go the way of large
-// records, or ErrClosed.
-func (w *Writer) makeRoom(b *buffer, n, attempt int, wait bool) error {
-	if !wait && w.cur.Load() == b && w.spareState() != spareFree && !w.closed.Load() {
-		// Both buffers are full: drop without queueing on the mutex,
-		// which every other dropping caller would also want.
-		w.stats.dropped(n)
-		return errDropped
+// writeOrDrop is the slow path of Write under Drop: it swaps in the spare
+// buffer if it is free and tries again; if both buffers are full it drops
+// the record, without taking the mutex.
+func (w *Writer) writeOrDrop(p []byte) (int, error) {
+	n := len(p)
+	if n > w.maxRecord {
+		return w.dropped(n)
 	}
-	w.mu.Lock()
-	waited := false
-	for {
-		switch {
-		case w.closed.Load():
-			w.mu.Unlock()
-			w.stats.dropped(n)
-			return ErrClosed
-		case w.cur.Load() != b:
-			// Somebody swapped since we looked: try the new buffer.
-			w.mu.Unlock()
-			return w.retry(n, attempt, wait)
-		case w.spareState() == spareFree:
-			w.swapLocked()
-			w.mu.Unlock()
-			w.nudge()
-			return w.retry(n, attempt, wait)
-		case !wait:
-			w.mu.Unlock()
-			w.stats.dropped(n)
-			return errDropped
-		case w.spareState() == spareFull:
-			// Both buffers are full and the writer goroutine has not
-			// come for the sealed one yet (on a loaded machine it may wait
-			// milliseconds for a processor). Rather than sleep, write it
-			// from here.
-			if !waited {
-				w.stats.waits.Add(1)
-				waited = true
+	for range maxAttempts {
+		swaps := w.swaps.Load()
+		b := w.cur.Load()
+		if n <= maxRecordIn(len(b.data)) {
+			if off, ok := b.reserve(n); ok {
+				b.put(off, p)
+				w.committed(b, off, n)
+				return n, nil
 			}
-			full := w.claimLocked()
-			w.mu.Unlock()
-			w.writeOut(full, nil)
-			w.mu.Lock()
-		default: // spareBusy: the sink is being written; wait for it.
-			if !waited {
-				w.stats.waits.Add(1)
-				waited = true
-			}
-			w.room.Wait()
 		}
+		if w.spareState() != spareFree {
+			if w.swaps.Load() == swaps {
+				// b was cur from before the reservation until after
+				// the spare was seen taken: both buffers were full.
+				return w.dropped(n)
+			}
+			continue
+		}
+		w.mu.Lock()
+		if w.closed.Load() {
+			w.mu.Unlock()
+			return w.dropped(n)
+		}
+		if w.swaps.Load() == swaps && w.spareState() == spareFree {
+			w.swapLocked(n)
+		}
+		w.mu.Unlock()
+		w.nudge()
 	}
+	return w.dropped(n)
 }
 
-// retry tells makeRoom's caller to try the buffers again after a swap,
-// unless it has tried maxAttempts times: then the record is dropped, or,
-// if it must wait, it goes the way of large records.
-func (w *Writer) retry(n, attempt int, wait bool) error {
-	switch {
-	case attempt+1 < maxAttempts:
-		return nil
-	case wait:
-		return errTooLong
+// dropped counts a record discarded and says so as Write does: len(p), nil
+// under Drop, 0, ErrClosed after Close.
+func (w *Writer) dropped(n int) (int, error) {
+	if w.closed.Load() {
+		w.stats.dropped(n)
+		return 0, ErrClosed
 	}
-	w.stats.dropped(n)
-	return errDropped
+	w.stats.discarded(n)
+	return n, nil
 }
 
-// writeLarge writes, if wait is set, a record too large for the buffers or
-// one that failed to find room maxAttempts times: it takes the sink, writes
-// everything buffered before the record, then the record itself in one
-// sink Write. Otherwise (Drop) it drops the record.
-func (w *Writer) writeLarge(p []byte, wait bool) (int, error) {
+// writeInLine is the slow path of Write under Block and of WriteWait: the
+// caller joins the line of callers waiting for room, behind every caller
+// already in it, and returns once its record is in a buffer (or, for a
+// record too long for any buffer, in the sink).
+//
+// The line is served at every swap, in order, into the fresh buffer before
+// it becomes cur, so that nobody arriving later can take the room first.
+// If the spare is free the caller swaps itself; otherwise the writer
+// goroutine swaps as soon as it has written the spare. A caller is served
+// at the first swap after all callers ahead of it, unless their records
+// and its own do not fit in one buffer together; so the longest wait is the
+// sink writes of the buffers ahead of it.
+func (w *Writer) writeInLine(p []byte) (int, error) {
+	if w.onRunner() {
+		return w.writeReentrant(p)
+	}
 	n := len(p)
 	w.mu.Lock()
 	if w.closed.Load() {
 		w.mu.Unlock()
-		w.stats.dropped(n)
-		return 0, ErrClosed
+		return w.dropped(n)
 	}
-	if !wait {
-		w.mu.Unlock()
-		w.stats.dropped(n)
-		return n, nil
+	large := n > w.maxRecord
+	if !large && len(w.queue) == 0 {
+		// Nobody is waiting: the buffer that had no room may have been
+		// swapped out since.
+		if b := w.cur.Load(); n <= maxRecordIn(len(b.data)) {
+			if off, ok := b.reserve(n); ok {
+				w.mu.Unlock()
+				b.put(off, p)
+				w.committed(b, off, n)
+				return n, nil
+			}
+		}
 	}
-	if w.spareState() != spareFree {
-		w.stats.waits.Add(1)
+	wt := &waiter{p: p, large: large, after: w.swaps.Load(), done: make(chan error, 1)}
+	w.queue = append(w.queue, wt)
+	w.stats.waits.Add(1)
+	if !large && w.spareState() == spareFree {
+		w.swapLocked(0) // serves the line, this caller included if it fits
 	}
-	full, ok := w.acquireSinkLocked()
 	w.mu.Unlock()
-	switch {
-	case !ok: // Close came while we waited
-		w.stats.dropped(n)
-		return 0, ErrClosed
-	case full != nil:
-		w.writeOut(full, p)
-	default:
-		// Nothing was waiting for the sink: every record accepted
-		// before this one has been written.
-		w.stats.accepted(1, n)
-		w.sinkWrite(p, 1)
+	w.nudge()
+	if err := <-wt.done; err != nil {
+		return 0, err
 	}
 	return n, nil
 }
 
-// acquireSinkLocked makes way for a large record: it waits until every
-// buffer swapped out so far has been written, writing a full spare buffer
-// itself on the way, then swaps cur out if it holds records and returns
-// it, claimed, so that the caller writes every record accepted so far
-// before its own, and frees it with writeOut. If cur is empty it returns
-// nil, true: every record accepted so far has been written. If the Writer
-// is closed, or closes while it waits, it reports false, holding nothing.
-// mu must be held; it is released while waiting and writing.
-func (w *Writer) acquireSinkLocked() (*buffer, bool) {
-	for {
-		if w.closed.Load() {
-			return nil, false
-		}
-		switch w.spareState() {
-		case spareBusy:
-			w.room.Wait()
-		case spareFull:
-			full := w.claimLocked()
-			w.mu.Unlock()
-			w.writeOut(full, nil)
-			w.mu.Lock()
-		default:
-			if w.cur.Load().offset() == 0 {
-				return nil, true
-			}
-			w.swapLocked()
-			return w.claimLocked(), true
-		}
-	}
+// writeReentrant is writeInLine for a Write made by the sink, the error
+// handler or a notice format, on the writer goroutine: it cannot wait for
+// itself, so it takes the spare buffer if it is free, and otherwise drops
+// the record and counts it.
+func (w *Writer) writeReentrant(p []byte) (int, error) {
+	return w.writeOrDrop(p)
 }
 
-// swapLocked seals cur and makes the free spare buffer cur. The old cur
-// becomes the spare, full. mu must be held and the spare free.
+// swapLocked seals cur and makes the spare, which must be free, cur. The
+// old cur becomes the spare, full, for the writer goroutine. need, if not
+// 0, is the length of a record the new buffer must be able to hold.
+//
+// Before the new buffer becomes cur, swapLocked copies in the records of
+// the callers waiting in line, in order, while they fit; if some remain, it
+// fills the rest of the buffer with padding, so that nobody overtakes them
+// until the next swap.
 //
 // The order matters: the old buffer is sealed before the new one opens, so
 // every reservation in the old buffer precedes, in the order of its state
 // word and so in time, every reservation in the new one. A caller that
 // loaded the new buffer long ago and reserves in it between reopen and the
 // Store below is simply early in the new epoch.
-func (w *Writer) swapLocked() {
+func (w *Writer) swapLocked(need int) {
 	old := w.cur.Load()
 	old.seal()
-	w.sealed++
-	old.seq = w.sealed
-	w.spare.reopen()
-	w.cur.Store(w.spare)
+	next := w.spare
+	if w.spool == nil {
+		if old.sealedAt >= old.high && len(old.data) > 0 {
+			w.size = min(w.size*4, w.cfg.bufferSize) // it filled up between two swaps
+		}
+		if len(w.queue) > 0 && !w.queue[0].large {
+			need = max(need, len(w.queue[0].p))
+		}
+		for need > maxRecordIn(w.size) {
+			w.size = min(w.size*4, w.cfg.bufferSize)
+		}
+		if len(next.data) < w.size {
+			next = newBuffer(make([]byte, w.size))
+		}
+	}
+	w.reopen(next)
+	w.serveLocked(next)
+	w.cur.Store(next)
 	w.spare = old
 	w.setSpare(spareFull)
+	if old.sealedAt > 0 {
+		w.lastSwap = w.cfg.clock.now()
+	}
+	w.swaps.Add(1)
 }
 
-// claimLocked takes the full spare buffer for writing: the caller holds
-// it until writeOut frees it. mu must be held.
+// reopen starts the next epoch in b. mu must be held, or New be running.
+func (w *Writer) reopen(b *buffer) {
+	w.epoch++
+	if uint32(w.epoch) == 0 {
+		w.epoch++ // 0 is the tag of a header never written
+	}
+	b.reopen(w.epoch, time.Now())
+}
+
+// serveLocked copies the records of the waiting callers into b, which is
+// not yet cur, in order, while they fit, and fills b if any remain.
+func (w *Writer) serveLocked(b *buffer) {
+	for len(w.queue) > 0 {
+		wt := w.queue[0]
+		if wt.large || len(wt.p) > maxRecordIn(len(b.data)) {
+			b.fill()
+			return
+		}
+		off, ok := b.reserve(len(wt.p))
+		if !ok {
+			return // full, and the crosser (this reservation, or an earlier one) padded it
+		}
+		b.put(off, wt.p)
+		w.popLocked()
+		wt.done <- nil
+	}
+}
+
+func (w *Writer) popLocked() {
+	w.queue[0] = nil
+	w.queue = w.queue[1:]
+	if len(w.queue) == 0 {
+		w.queue = nil // let the array go
+	}
+}
+
+// maxHighWater caps the high-water mark of large buffers. Sink writes of
+// half a megabyte already cost little per byte, and swapping there keeps
+// the part of the buffers that callers touch small enough to stay in
+// cache; the rest of a large buffer is headroom for the time the writer
+// goroutine waits for a processor while it writes the other one.
+const maxHighWater = 512 << 10
+
+// claimLocked takes the full spare buffer for writing: the writer
+// goroutine holds it until writeOut frees it. mu must be held.
 func (w *Writer) claimLocked() *buffer {
 	w.setSpare(spareBusy)
 	return w.spare
@@ -372,10 +418,14 @@ func (w *Writer) claimLocked() *buffer {
 // Sync is a barrier: when it returns, every record whose Write returned
 // before Sync was called has been handed to the sink, and the sink's own
 // Sync method, if it has one, has been called (so an *os.File is
-// fsynced). It returns the first sink error since the previous Sync, or an
-// error matching ErrTimeout if the sink has not finished within the sync
-// timeout. After Close it returns nil.
+// fsynced). It returns the first sink error since the previous Sync,
+// wrapped (match it with errors.Is), or an error matching ErrTimeout if the
+// sink has not finished within the sync timeout. After Close it returns
+// nil.
 func (w *Writer) Sync() error {
+	if w.onRunner() {
+		return fmt.Errorf("%w: Sync", ErrReentrant)
+	}
 	reply := make(chan error, 1)
 	t := time.NewTimer(w.cfg.syncTimeout)
 	defer t.Stop()
@@ -394,22 +444,31 @@ func (w *Writer) Sync() error {
 	}
 }
 
-// Close stops the Writer: later Writes fail with ErrClosed, every record
-// already accepted is handed to the sink, the sink is synced, and the
-// writer goroutine exits. It returns the first sink error since the last
-// Sync, or an error matching ErrTimeout if the sink has not finished within
-// the sync timeout; in that case the writer goroutine finishes the job if
-// the sink ever returns. Close does not close the sink. It is safe to call
-// more than once and concurrently; every call waits for the same shutdown
-// and returns its result, or a timeout error if it gave up first.
+// Close stops the Writer: later Writes fail with ErrClosed, callers still
+// waiting for room are released with ErrClosed, every record already
+// accepted is handed to the sink, the sink is synced, and the writer
+// goroutine exits. It returns the first sink error since the last Sync, or
+// an error matching ErrTimeout if the sink has not finished within the
+// sync timeout; in that case the writer goroutine finishes the job if the
+// sink ever returns. Close does not close the sink. It is safe to call more
+// than once and concurrently; every call waits for the same shutdown and
+// returns its result, or a timeout error if it gave up first.
 func (w *Writer) Close() error {
+	if w.onRunner() {
+		return fmt.Errorf("%w: Close", ErrReentrant)
+	}
 	w.mu.Lock()
 	if !w.closed.Load() {
 		w.closed.Store(true)
 		// No reservation succeeds after this seal. Those made before it
-		// are drained and written by the writer goroutine.
+		// are walked and written by the writer goroutine.
 		w.cur.Load().seal()
-		w.room.Broadcast()
+		for len(w.queue) > 0 {
+			wt := w.queue[0]
+			w.popLocked()
+			w.stats.dropped(len(wt.p))
+			wt.done <- ErrClosed
+		}
 		close(w.closing)
 	}
 	w.mu.Unlock()
@@ -430,11 +489,15 @@ func (w *Writer) timeoutError(op string) error {
 
 // Stats returns the Writer's counters. It is cheap and safe to call at any
 // time. Records and Bytes count a record when the writer goroutine takes
-// its buffer, so records still in a buffer are counted at the next flush;
-// once Sync or Close has returned, Records == WrittenRecords + LostRecords.
+// it from its buffer, so records still in a buffer are counted at the next
+// flush; once Sync or Close has returned, Records == WrittenRecords +
+// LostRecords.
 func (w *Writer) Stats() Stats {
 	s := w.stats.snapshot()
-	s.BufferSize = int(w.size)
+	s.BufferSize = w.cfg.bufferSize
+	w.mu.Lock()
+	s.BufferBytes = len(w.cur.Load().data) + len(w.spare.data)
+	w.mu.Unlock()
 	return s
 }
 

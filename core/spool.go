@@ -1,0 +1,475 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// ErrSpool is matched by the errors about a spool: one that cannot be
+// created, opened or locked, a file that is not a spool or was made with
+// another buffer size, or a platform without memory-mapped files. The
+// Writer then runs on memory buffers; the error goes to the error handler
+// and is returned by the first Sync.
+var ErrSpool = errors.New("asynclog: spool")
+
+// WithSpool keeps the two buffers in a memory-mapped file at path instead
+// of the process's memory, so that a record is in the kernel's page cache
+// as soon as Write returns. It survives whatever ends the process: return
+// from main without Close, os.Exit, a panic in any goroutine, SIGTERM,
+// SIGKILL, the OOM killer. It does not survive a crash of the kernel or a
+// power loss, which take the page cache with them.
+//
+// The next New with the same path, before it returns, writes to the sink
+// whatever the dead process had not written, whole and in order, after a
+// notice that says how many records it recovers (see WithNotices), and
+// counts them in Stats. A record the process died copying is skipped and
+// counted (TornRecords). Records of the sink write the process died in may
+// reach the sink twice: at most one sink write, counted
+// (RepeatedRecords). Records too long for a buffer go straight to the sink
+// and are not in the spool. The command asynclog recover does the same for
+// a process that will not be restarted.
+//
+// The file holds a header page and the two buffers, at their full size
+// (WithBufferSize), with every block allocated when it is created, so that
+// a full disk fails New rather than a Write. One process at a time holds a
+// spool (a lock on the file). If the spool cannot be used, because the file
+// cannot be created, locked or allocated, is not a spool, or was made with
+// another buffer size (it is then left as it is, for asynclog recover),
+// the Writer runs on memory buffers and the error, matching ErrSpool, goes
+// to the error handler and to the first Sync. Spools work on Linux, macOS
+// and FreeBSD; elsewhere that error says so.
+//
+// Keep the spool on a local file system, and do not truncate it while it
+// is in use: a mapped page that disappears kills the process with SIGBUS.
+// On copy-on-write file systems (btrfs, ZFS) a full disk can still do so.
+func WithSpool(path string) Option {
+	return func(c *config) { c.spoolPath = path }
+}
+
+// The spool file: a header page, then buffer 0, then buffer 1, each the
+// configured buffer size. Numbers are in the machine's byte order; the
+// order field tells another order apart.
+const (
+	spoolMagic   = "asynclog spool\n\x00"
+	spoolVersion = 1
+	spoolOrder   = 0x01020304
+	spoolHeadLen = 4096
+)
+
+// spoolHeader is the start of the header page.
+type spoolHeader struct {
+	magic   [16]byte
+	order   uint32
+	version uint32
+	size    uint64        // bytes in each buffer
+	pid     atomic.Uint64 // the process that last held the spool
+	_       [24]byte
+	meta    [2]spoolMeta
+}
+
+// spoolMeta is where a buffer of the spool keeps its progress. The writer
+// goroutine stores writing before each sink write and written after it,
+// as frame offsets, so that recovery knows which records reached the sink
+// and which may have. reopen stores epoch first: a crash between its
+// stores leaves a newer epoch with no frames of its own yet.
+type spoolMeta struct {
+	epoch   atomic.Uint64 // the buffer's epoch; its frames carry uint32(epoch)
+	since   atomic.Int64  // when the epoch began, in Unix nanoseconds
+	written atomic.Uint64 // frames before this offset are in the sink
+	writing atomic.Uint64 // frames before this offset may be
+	_       [32]byte
+}
+
+func (m *spoolMeta) reopen(epoch uint64, now time.Time) {
+	m.epoch.Store(epoch)
+	m.since.Store(now.UnixNano())
+	m.written.Store(0)
+	m.writing.Store(0)
+}
+
+// A spool is an open, locked, mapped spool file.
+type spool struct {
+	path      string
+	file      *os.File
+	mem       []byte // the mapping: header page and both buffers
+	head      *spoolHeader
+	buffers   [2]*buffer
+	nextEpoch uint64
+}
+
+// spoolSize returns the length of a spool file with buffers of size bytes.
+func spoolSize(size int) int64 { return spoolHeadLen + 2*int64(size) }
+
+// openSpool opens or creates the spool at path, maps it and locks it. For
+// a file that is not a spool it returns an error matching ErrSpool and
+// leaves the file alone.
+func openSpool(path string, size int) (*spool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpool, err)
+	}
+	s, err := mapSpool(f, size)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w %s: %w", ErrSpool, path, err)
+	}
+	s.path = path
+	return s, nil
+}
+
+// mapSpool locks f, creates the spool in it if it is empty (or holds only
+// zeros, as a creation cut short leaves it), checks it, and maps it.
+func mapSpool(f *os.File, size int) (*spool, error) {
+	if err := lockFile(f); err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	want := spoolSize(size)
+	fresh, err := blank(f, info.Size())
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := createSpool(f, size); err != nil {
+			return nil, err
+		}
+	} else if err := checkSpool(f, info.Size(), size); err != nil {
+		return nil, err
+	}
+	mem, err := mapFile(f, int(want))
+	if err != nil {
+		return nil, err
+	}
+	s := &spool{file: f, mem: mem, head: (*spoolHeader)(unsafe.Pointer(&mem[0]))}
+	for i := range s.buffers {
+		start := spoolHeadLen + i*size
+		b := newBuffer(mem[start : start+size : start+size])
+		b.meta = &s.head.meta[i]
+		b.epoch = b.meta.epoch.Load()
+		b.tag = uint32(b.epoch)
+		s.buffers[i] = b
+		s.nextEpoch = max(s.nextEpoch, b.epoch+1)
+	}
+	return s, nil
+}
+
+// blank reports whether the file of n bytes is empty or all zeros.
+func blank(f *os.File, n int64) (bool, error) {
+	buf := make([]byte, 64<<10)
+	for off := int64(0); off < n; {
+		k, err := f.ReadAt(buf, off)
+		if !allZero(buf[:k]) {
+			return false, nil
+		}
+		off += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func allZero(p []byte) bool {
+	for _, c := range p {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// createSpool writes a new spool into f: zeros over its whole length, so
+// that the file system allocates every block now and a full disk fails
+// here rather than in a Write, then the header, magic last, so that a
+// creation cut short leaves a file blank tells apart.
+var createSpool = func(f *os.File, size int) error {
+	zeros := make([]byte, 64<<10)
+	total := spoolSize(size)
+	for off := int64(0); off < total; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), total-off)], off); err != nil {
+			return fmt.Errorf("allocating the spool: %w", err)
+		}
+	}
+	var h [40]byte
+	*(*uint32)(unsafe.Pointer(&h[16])) = spoolOrder
+	*(*uint32)(unsafe.Pointer(&h[20])) = spoolVersion
+	*(*uint64)(unsafe.Pointer(&h[24])) = uint64(size)
+	if _, err := f.WriteAt(h[16:32], 16); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt([]byte(spoolMagic), 0); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkSpool checks that f, of n bytes, is a spool of this machine with
+// buffers of size bytes.
+func checkSpool(f *os.File, n int64, size int) error {
+	var h [32]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:16]) != spoolMagic {
+		return errors.New("not a spool")
+	}
+	order := *(*uint32)(unsafe.Pointer(&h[16]))
+	version := *(*uint32)(unsafe.Pointer(&h[20]))
+	got := *(*uint64)(unsafe.Pointer(&h[24]))
+	switch {
+	case order != spoolOrder:
+		return errors.New("a spool of a machine with another byte order")
+	case version != spoolVersion:
+		return fmt.Errorf("a spool of format %d, not %d", version, spoolVersion)
+	case got != uint64(size):
+		return fmt.Errorf("a spool with %d-byte buffers, not %d: recover it with asynclog recover, or remove it", got, size)
+	case n != spoolSize(size):
+		return fmt.Errorf("a spool of %d bytes, not %d: truncated", n, spoolSize(size))
+	}
+	return nil
+}
+
+// close unmaps and unlocks the spool. Every record in it has been written.
+func (s *spool) close() {
+	_ = unmapFile(s.mem)
+	_ = s.file.Close()
+}
+
+// openSpool sets up w's spool, or reports why it cannot.
+func (w *Writer) openSpool() {
+	s, err := openSpool(w.cfg.spoolPath, w.cfg.bufferSize)
+	if err != nil {
+		w.report(err)
+		return
+	}
+	w.spool = s
+	w.recoverSpool()
+}
+
+// recovered is what a spool holds that its last process did not write.
+type recovered struct {
+	records  [][]byte // in the order they were logged
+	bytes    uint64
+	torn     uint64
+	repeated uint64    // records in the sink write the process died in
+	midWrite bool      // it died inside a sink write: the sink may end mid-line
+	since    time.Time // when the oldest buffer with records began
+}
+
+// unwritten walks both buffers of s and returns what was not written,
+// oldest buffer first.
+func (s *spool) unwritten() recovered {
+	var r recovered
+	bufs := []*buffer{s.buffers[0], s.buffers[1]}
+	sort.Slice(bufs, func(i, j int) bool { return bufs[i].meta.epoch.Load() < bufs[j].meta.epoch.Load() })
+	for _, b := range bufs {
+		m := b.meta
+		if m.epoch.Load() == 0 {
+			continue
+		}
+		written, writing := m.written.Load(), m.writing.Load()
+		if writing > written {
+			r.midWrite = true
+		}
+		walkFrames(b.data, uint32(m.epoch.Load()), written, func(off uint64, rec []byte) {
+			if len(r.records) == 0 {
+				r.since = time.Unix(0, m.since.Load())
+			}
+			r.records = append(r.records, rec)
+			r.bytes += uint64(len(rec))
+			if off < writing {
+				r.repeated++
+			}
+		}, func() { r.torn++ })
+	}
+	return r
+}
+
+// markWritten records that every frame of both buffers has been written.
+func (s *spool) markWritten() {
+	for _, b := range s.buffers {
+		end := uint64(len(b.data))
+		b.meta.writing.Store(end)
+		b.meta.written.Store(end)
+	}
+}
+
+// walkFrames calls record for every committed record of epoch tag in
+// data, from the frame at off, in order, and torn for every stretch of
+// frames that were reserved but never committed, as a process that died
+// leaves them: a frame whose header does not carry tag, followed further
+// on by frames that do. It stops at a padding frame, at the end, or where
+// no frame of tag follows.
+//
+// A header is found in a stretch by its tag, its commit bit and a length
+// that fits: 8 bytes that a record's own bytes would have to match
+// exactly. Text logs cannot: the tag is a count of swaps, and the bytes of
+// a header hold zeros and the commit bit.
+func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec []byte), torn func()) {
+	size := uint64(len(data))
+	valid := func(off uint64) (h uint64, ok bool) {
+		h = *(*uint64)(unsafe.Pointer(&data[off]))
+		if uint32(h>>32) != tag || h&commitBit == 0 {
+			return h, false
+		}
+		if h&paddingBit != 0 {
+			return h, off+headerLen+h&lengthMask == size
+		}
+		return h, off+frameLen(int(h&lengthMask)) <= size
+	}
+	for off+headerLen <= size {
+		h, ok := valid(off)
+		if !ok {
+			next := off + headerLen
+			for ; next+headerLen <= size; next += headerLen {
+				if _, ok := valid(next); ok {
+					break
+				}
+			}
+			if next+headerLen > size {
+				return
+			}
+			torn()
+			off = next
+			continue
+		}
+		if h&paddingBit != 0 {
+			return
+		}
+		n := h & lengthMask
+		record(off, data[off+headerLen:off+headerLen+n])
+		off += frameLen(int(n))
+	}
+}
+
+// recoverSpool writes what the dead process left in w's spool to the sink,
+// after a notice, syncs the sink, and marks the spool written. New calls
+// it before any record can be written.
+func (w *Writer) recoverSpool() {
+	s := w.spool
+	r := s.unwritten()
+	pid := int(s.head.pid.Swap(uint64(os.Getpid())))
+	if len(r.records) > 0 {
+		note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
+			Since: r.since, Spool: s.path, PID: pid, Torn: r.torn, Repeated: r.repeated}
+		if r.midWrite && !endsInNewline(w.cfg.sink) {
+			// The dead process's last write may have stopped mid-line.
+			w.writeNotice(note, []byte("\n"))
+		} else {
+			w.writeNotice(note, nil)
+		}
+		w.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize))
+		writeRecords(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) {
+			if err := w.sinkCall(p); err != nil {
+				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", records, len(p), err))
+				return
+			}
+			w.stats.recoveredRecords += records
+			w.stats.recoveredBytes += uint64(len(p))
+		})
+		w.syncSink()
+		w.stats.repeatedRecords = r.repeated
+	}
+	w.stats.tornRecords = r.torn
+	s.markWritten()
+}
+
+// writeRecords hands records to write in runs as long as limit allows,
+// gathered in stage; a record longer than stage or limit goes alone.
+func writeRecords(records [][]byte, stage []byte, limit int, write func(p []byte, records uint64)) {
+	end, n := 0, uint64(0)
+	for _, rec := range records {
+		if n > 0 && (end+len(rec) > limit || end+len(rec) > len(stage)) {
+			write(stage[:end], n)
+			end, n = 0, 0
+		}
+		if len(rec) > limit || len(rec) > len(stage) {
+			write(rec, 1)
+			continue
+		}
+		end += copy(stage[end:], rec)
+		n++
+	}
+	if n > 0 {
+		write(stage[:end], n)
+	}
+}
+
+// endsInNewline reports whether the sink is a regular file whose last byte
+// is a newline, or empty. For any other sink it reports false.
+func endsInNewline(sink io.Writer) bool {
+	f, ok := sink.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		return false
+	}
+	if info.Size() == 0 {
+		return true
+	}
+	r, err := os.Open(f.Name())
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	var last [1]byte
+	_, err = r.ReadAt(last[:], info.Size()-1)
+	return err == nil && last[0] == '\n'
+}
+
+// Recover writes to dst the records that the process that last held the
+// spool at path did not write to its sink, in order, whole, and marks them
+// written, so that the next New with that spool does not write them again.
+// It is what asynclog recover does, for a process that will not be
+// restarted. It returns a Notice of what it found; records that the
+// process may already have written are included, and counted in
+// Notice.Repeated. The spool must not be in use: an error matching
+// ErrSpool says so.
+func Recover(path string, dst io.Writer) (Notice, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return Notice{}, fmt.Errorf("%w: %w", ErrSpool, err)
+	}
+	var h [32]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:16]) != spoolMagic {
+		f.Close()
+		return Notice{}, fmt.Errorf("%w %s: not a spool", ErrSpool, path)
+	}
+	size := int(*(*uint64)(unsafe.Pointer(&h[24])))
+	s, err := mapSpool(f, size)
+	if err != nil {
+		f.Close()
+		return Notice{}, fmt.Errorf("%w %s: %w", ErrSpool, path, err)
+	}
+	s.path = path
+	defer s.close()
+	r := s.unwritten()
+	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
+		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
+	var buf bytes.Buffer
+	for _, rec := range r.records {
+		buf.Write(rec)
+	}
+	if _, err := dst.Write(buf.Bytes()); err != nil {
+		return note, err
+	}
+	if s, ok := dst.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil && !ignorableSyncError(err) {
+			return note, err
+		}
+	}
+	s.markWritten()
+	return note, nil
+}

@@ -1,0 +1,5 @@
+//go:build darwin || freebsd
+
+package core
+
+const mapPopulate = 0
