@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -60,6 +61,12 @@ type exitPlan struct {
 	Rate       int           // lines a second, from all goroutines together; 0: flat out
 	For        time.Duration // how long it logs before it ends itself (the parent times SIGKILL)
 	Ending     string
+
+	// For a child that stalls while it recovers the spool, in New: the
+	// sink takes StallAfter writes, then blocks, and the child says it is
+	// ready. MaxWriteSize bounds the writes.
+	StallAfter   int
+	MaxWriteSize int
 }
 
 // childPlan returns the plan of this process if it is a child.
@@ -80,11 +87,16 @@ func childPlan() (exitPlan, bool) {
 // process. It never returns, so the test binary's own ending (and its leak
 // check) never runs.
 func (p exitPlan) runChild() {
-	sink, err := os.OpenFile(p.Sink, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	ready := os.NewFile(3, "ready")
+	file, err := os.OpenFile(p.Sink, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		panic(err)
 	}
-	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize)}
+	sink := io.Writer(file)
+	if p.StallAfter > 0 {
+		sink = &stallingFile{f: file, left: p.StallAfter, ready: ready}
+	}
+	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize)}
 	if p.Spool != "" {
 		opts = append(opts, WithSpool(p.Spool))
 	}
@@ -93,7 +105,7 @@ func (p exitPlan) runChild() {
 	for g := range p.Goroutines {
 		go p.log(w, g, &progress[g])
 	}
-	if _, err := os.NewFile(3, "ready").Write([]byte{1}); err != nil {
+	if _, err := ready.Write([]byte{1}); err != nil {
 		panic(err)
 	}
 	if p.Ending == endSIGKILL {
@@ -136,6 +148,25 @@ func (p exitPlan) log(w *Writer, g int, returned *atomic.Uint64) {
 	}
 }
 
+// A stallingFile is a sink that takes the first writes, then tells the
+// parent it is ready and blocks.
+type stallingFile struct {
+	f     *os.File
+	left  int
+	ready *os.File
+}
+
+func (s *stallingFile) Write(p []byte) (int, error) {
+	if s.left == 0 {
+		if _, err := s.ready.Write([]byte{1}); err != nil {
+			panic(err)
+		}
+		time.Sleep(time.Hour) // until the parent kills the process
+	}
+	s.left--
+	return s.f.Write(p)
+}
+
 // mapProgress maps the progress file, shared, as n counters.
 func mapProgress(path string, n int) []atomic.Uint64 {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -168,10 +199,18 @@ func (r exitRun) total() int {
 	return n
 }
 
-// runExitChild runs test again in a child process that carries out plan,
-// waits for it to end, and returns how it ended. For SIGKILL, it kills the
-// child once it has logged for plan.For.
-func runExitChild(t *testing.T, test string, plan exitPlan) exitRun {
+// An exitChild is a child process that carries out an exitPlan.
+type exitChild struct {
+	plan     exitPlan
+	cmd      *exec.Cmd
+	stderr   bytes.Buffer
+	watchdog *time.Timer
+}
+
+// startExitChild runs test again in a child process that carries out
+// plan, and returns once the child says it is ready: logging, or stalled
+// in its sink (plan.StallAfter).
+func startExitChild(t *testing.T, test string, plan exitPlan) *exitChild {
 	t.Helper()
 	dir := t.TempDir()
 	if plan.Sink == "" {
@@ -185,40 +224,59 @@ func runExitChild(t *testing.T, test string, plan exitPlan) exitRun {
 	ready, readyW, err := os.Pipe()
 	require.NoError(t, err)
 	defer ready.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	c := &exitChild{plan: plan, cmd: exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")}
 	// Under the race detector, a process that exits waits a second for
 	// reports from other goroutines first, and they go on logging: not in
 	// the child, whose ending is what is tested.
-	cmd.Env = append(os.Environ(), exitChildEnv+"="+string(env), "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
-	cmd.ExtraFiles = []*os.File{readyW}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
+	c.cmd.Env = append(os.Environ(), exitChildEnv+"="+string(env), "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	c.cmd.ExtraFiles = []*os.File{readyW}
+	c.cmd.Stderr = &c.stderr
+	require.NoError(t, c.cmd.Start())
 	readyW.Close()
 	// A child that hangs is a failure, not a hung test.
-	watchdog := time.AfterFunc(waitLimit, func() { _ = cmd.Process.Kill() })
-	defer watchdog.Stop()
+	c.watchdog = time.AfterFunc(waitLimit, func() { _ = c.cmd.Process.Kill() })
 	var b [1]byte
-	_, err = ready.Read(b[:])
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("the child did not start logging: %v\n%s", err, stderr.String())
+	if _, err := ready.Read(b[:]); err != nil {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		t.Fatalf("the child did not start: %v\n%s", err, c.stderr.String())
 	}
-	if plan.Ending == endSIGKILL {
-		time.Sleep(plan.For)
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	}
-	_ = cmd.Wait() // the status is checked against the ending
+	return c
+}
 
-	r := exitRun{plan: plan, state: cmd.ProcessState, stderr: stderr.String()}
-	counts, err := os.ReadFile(plan.Progress)
+// kill kills the child with SIGKILL and waits for it.
+func (c *exitChild) kill(t *testing.T) exitRun {
+	t.Helper()
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	return c.wait(t)
+}
+
+// wait waits for the child to end and returns how it ended.
+func (c *exitChild) wait(t *testing.T) exitRun {
+	t.Helper()
+	_ = c.cmd.Wait() // the status is checked against the ending
+	c.watchdog.Stop()
+	r := exitRun{plan: c.plan, state: c.cmd.ProcessState, stderr: c.stderr.String()}
+	counts, err := os.ReadFile(c.plan.Progress)
 	require.NoError(t, err)
-	for g := range plan.Goroutines {
+	for g := range c.plan.Goroutines {
 		r.written = append(r.written, int(binary.NativeEndian.Uint64(counts[8*g:])))
 	}
 	r.requireEnding(t)
 	return r
+}
+
+// runExitChild runs test again in a child process that carries out plan
+// and returns how it ended. For SIGKILL, it kills the child once it has
+// logged for plan.For.
+func runExitChild(t *testing.T, test string, plan exitPlan) exitRun {
+	t.Helper()
+	c := startExitChild(t, test, plan)
+	if plan.Ending == endSIGKILL {
+		time.Sleep(plan.For)
+		return c.kill(t)
+	}
+	return c.wait(t)
 }
 
 // requireEnding checks that the child ended the way its plan says.

@@ -1,4 +1,4 @@
-//go:build (linux || freebsd) && !race || darwin
+//go:build ((linux || freebsd) && !race) || darwin
 
 package core
 
