@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -47,6 +48,7 @@ const (
 	endPanic   = "panic"   // a panic in a goroutine of its own
 	endSIGTERM = "sigterm" // SIGTERM, with no handler: the child sends it to itself
 	endSIGKILL = "sigkill" // SIGKILL (or the OOM killer): the parent sends it
+	endSignal  = "signal"  // the parent sends a signal and the test checks the ending
 )
 
 var endings = []string{endReturn, endExit, endPanic, endSIGTERM, endSIGKILL}
@@ -67,6 +69,15 @@ type exitPlan struct {
 	// ready. MaxWriteSize bounds the writes.
 	StallAfter   int
 	MaxWriteSize int
+
+	// For the signal tests: each goroutine logs Lines lines (0: until the
+	// process ends) into one of Writers Writers (0: one), with
+	// FlushInterval; the child says it is ready when they are done, and
+	// Signals says how it handles signals (see the signal tests).
+	Lines         int
+	Writers       int
+	FlushInterval time.Duration
+	Signals       string
 }
 
 // childPlan returns the plan of this process if it is a child.
@@ -96,20 +107,44 @@ func (p exitPlan) runChild() {
 	if p.StallAfter > 0 {
 		sink = &stallingFile{f: file, left: p.StallAfter, ready: ready}
 	}
-	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize)}
+	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize), WithFlushInterval(p.FlushInterval)}
 	if p.Spool != "" {
 		opts = append(opts, WithSpool(p.Spool))
 	}
-	w := New(opts...)
+	writers := []*Writer{New(opts...)}
+	for range p.Writers - 1 {
+		writers = append(writers, New(opts...))
+	}
+	handleSignals(p.Signals)
 	progress := mapProgress(p.Progress, p.Goroutines)
+	from := make([]int, p.Goroutines)
+	if p.Lines > 0 {
+		// Each Writer writes its first line at once, and then, after the
+		// Sync, lingers for a flush interval without being woken: the
+		// lines that follow stay in its buffers until then.
+		for i, w := range writers {
+			if _, err := w.Write(appendLine(nil, i, 0)); err != nil {
+				panic(err)
+			}
+			if err := w.Sync(); err != nil {
+				panic(err)
+			}
+			progress[i].Store(1)
+			from[i] = 1
+		}
+	}
+	var wg sync.WaitGroup
 	for g := range p.Goroutines {
-		go p.log(w, g, &progress[g])
+		wg.Go(func() { p.log(writers[g%len(writers)], g, from[g], &progress[g]) })
+	}
+	if p.Lines > 0 {
+		wg.Wait()
 	}
 	if _, err := ready.Write([]byte{1}); err != nil {
 		panic(err)
 	}
-	if p.Ending == endSIGKILL {
-		time.Sleep(time.Hour) // until the parent kills it
+	if p.Ending == endSIGKILL || p.Ending == endSignal {
+		time.Sleep(time.Hour) // until the parent ends it
 	}
 	time.Sleep(p.For)
 	switch p.Ending {
@@ -125,16 +160,17 @@ func (p exitPlan) runChild() {
 	time.Sleep(time.Hour)
 }
 
-// log writes the lines of goroutine g, numbered from 0, at the plan's
-// pace, until the process ends, and counts every Write that returned.
-func (p exitPlan) log(w *Writer, g int, returned *atomic.Uint64) {
+// log writes the lines of goroutine g, numbered from seq on, at the plan's
+// pace, until it has written p.Lines or the process ends, and counts every
+// Write that returned.
+func (p exitPlan) log(w *Writer, g, seq int, returned *atomic.Uint64) {
 	interval := time.Duration(0) // between two lines of this goroutine
 	if p.Rate > 0 {
 		interval = time.Second * time.Duration(p.Goroutines) / time.Duration(p.Rate)
 	}
 	start := time.Now()
 	var line []byte
-	for seq := 0; ; seq++ {
+	for ; p.Lines == 0 || seq < p.Lines; seq++ {
 		if interval > 0 {
 			if d := time.Until(start.Add(time.Duration(seq) * interval)); d > 0 {
 				time.Sleep(d)
@@ -297,6 +333,7 @@ func (r exitRun) requireEnding(t *testing.T) {
 	case endSIGKILL:
 		require.True(t, status.Signaled(), "%v: %s", r.state, r.stderr)
 		require.Equal(t, syscall.SIGKILL, status.Signal())
+	case endSignal:
 	default:
 		t.Fatalf("unknown ending %q", r.plan.Ending)
 	}
