@@ -40,9 +40,9 @@ func (in *fuzzInput) text(n int) []byte {
 
 // The kinds of frame a dead process leaves in a buffer.
 const (
-	frameRecord = iota // committed
-	frameTorn          // reserved, its copy cut short, its header never stored
-	framePadding       // committed padding, to the end of the buffer
+	frameRecord  = iota // committed
+	frameTorn           // reserved, its copy cut short, its header never stored
+	framePadding        // committed padding, to the end of the buffer
 )
 
 type fuzzFrame struct {

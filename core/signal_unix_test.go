@@ -16,10 +16,10 @@ import (
 
 // How a child of the signal tests handles signals (exitPlan.Signals).
 const (
-	signalsDefault = ""        // not at all: SIGTERM and SIGINT end it
-	signalsHandle  = "handle"  // HandleSignals()
-	signalsIgnore  = "ignore"  // SIGHUP ignored, then HandleSignals(SIGTERM, SIGHUP)
-	signalsNotify  = "notify"  // its own signal.Notify for SIGTERM, which calls SyncAll and exits with status 3
+	signalsDefault = ""       // not at all: SIGTERM and SIGINT end it
+	signalsHandle  = "handle" // HandleSignals()
+	signalsIgnore  = "ignore" // SIGHUP ignored, then HandleSignals(SIGTERM, SIGHUP)
+	signalsNotify  = "notify" // its own signal.Notify for SIGTERM, which calls SyncAll and exits with status 3
 	notifyExitCode = 3
 )
 
