@@ -616,13 +616,13 @@ func testExit(t *testing.T, ending string, pace exitPace, spool bool) {
 		stats := recoverInto(t, plan.Sink, plan.Spool)
 		l := readExitLog(t, plan.Sink, plan.Goroutines)
 		requireRecovered(t, r, l, stats)
-		t.Logf("kept %d of %d lines (recovered %d, repeated %d, torn %d)",
-			l.kept(), r.total(), stats.RecoveredRecords, stats.RepeatedRecords, stats.TornRecords)
+		t.Logf("%s, %s, spool: kept %d of %d lines (recovered %d, repeated %d, torn %d)",
+			ending, pace.name, l.kept(), r.total(), stats.RecoveredRecords, stats.RepeatedRecords, stats.TornRecords)
 		return
 	}
 	l := readExitLog(t, plan.Sink, plan.Goroutines)
 	kept := requireLossy(t, r, l)
-	t.Logf("kept %d of %d lines (%.2f%%)", kept, r.total(), 100*float64(kept)/float64(r.total()))
+	t.Logf("%s, %s, no spool: kept %d of %d lines (%.2f%%)", ending, pace.name, kept, r.total(), 100*float64(kept)/float64(r.total()))
 	if pace.rate > 0 {
 		require.GreaterOrEqual(t, float64(kept), 0.995*float64(r.total()), "lines kept of lines written")
 	}

@@ -32,9 +32,11 @@ var ErrSpool = errors.New("asynclog: spool")
 // counts them in Stats. A record the process died copying is skipped and
 // counted (TornRecords). Records of the sink write the process died in may
 // reach the sink twice: at most one sink write, counted
-// (RepeatedRecords). Records too long for a buffer go straight to the sink
-// and are not in the spool. The command asynclog recover does the same for
-// a process that will not be restarted.
+// (RepeatedRecords), even if the process that recovers dies too. If the
+// sink is a file that ends mid-line, as that write may leave it, recovery
+// ends the line first. Records too long for a buffer go straight to the
+// sink and are not in the spool. The command asynclog recover does the
+// same for a process that will not be restarted.
 //
 // The file holds a header page and the two buffers, at their full size
 // (WithBufferSize), with every block allocated when it is created, so that
