@@ -27,12 +27,12 @@ func TestMaxWriteSizeAroundTheBound(t *testing.T) {
 	short := func(tag string) []byte { return rec(tag, 30) }
 	records := [][]byte{
 		short("a"), short("b"), short("c"), // 90 bytes: one call
-		rec("n-1", n-1),                   // alone: nothing else fits beside it
-		rec("n", n),                       // exactly the bound
-		rec("n+1", n+1),                   // over: alone, whole
-		short("d"), short("e"),            // 60
-		rec("2n", 2*n),                    // over: alone
-		short("f"), rec("g", 70),          // 100: one call, exactly the bound
+		rec("n-1", n-1),        // alone: nothing else fits beside it
+		rec("n", n),            // exactly the bound
+		rec("n+1", n+1),        // over: alone, whole
+		short("d"), short("e"), // 60
+		rec("2n", 2*n),           // over: alone
+		short("f"), rec("g", 70), // 100: one call, exactly the bound
 		short("h"),
 	}
 	for _, r := range records {
