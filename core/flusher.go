@@ -234,7 +234,7 @@ func (w *Writer) writeOut(b *buffer) {
 	limit := w.cfg.maxWriteSize
 	start, end := 0, 0 // the run gathered so far is dst[start:end]
 	var runRecords uint64
-	off := uint64(0)
+	off, last := uint64(0), b.end()
 	flushRun := func(upto uint64) {
 		if runRecords > 0 {
 			w.stats.accepted(runRecords, end-start)
@@ -247,7 +247,7 @@ func (w *Writer) writeOut(b *buffer) {
 		start = end
 	}
 	for {
-		f, ok := b.next(off)
+		f, ok := b.next(off, last)
 		if !ok {
 			break
 		}

@@ -133,7 +133,7 @@ func New(opts ...Option) *Writer {
 		done:      make(chan struct{}),
 		size:      min(initialBufferSize, cfg.bufferSize),
 	}
-	w.notes.init(cfg)
+	w.notes.init()
 	w.awake.Store(true) // until the writer goroutine has looked
 	if cfg.spoolPath != "" {
 		w.openSpool() // sets w.spool, or reports why not
