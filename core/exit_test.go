@@ -62,7 +62,7 @@ type exitPlan struct {
 	Goroutines int           // goroutines logging at once
 	Rate       int           // lines a second, from all goroutines together; 0: flat out
 	For        time.Duration // how long it logs before it ends itself (the parent times SIGKILL)
-	Ending     string
+	Ending     string        // how it ends: one of the end constants
 
 	// For a child that stalls while it recovers the spool, in New: the
 	// sink takes StallAfter writes, then blocks, and the child says it is
