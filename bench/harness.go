@@ -103,6 +103,11 @@ type Config struct {
 	// HeapEvery is the interval at which the heap is sampled; zero means
 	// DefaultHeapEvery.
 	HeapEvery time.Duration
+
+	// Rate, if positive, paces the load at this many entries per second
+	// in all: each goroutine sleeps until its next call is due, or calls
+	// at once if it is late. The sleep is not timed.
+	Rate float64
 }
 
 // DefaultHeapEvery is the default interval of heap samples.
@@ -142,6 +147,10 @@ type Result struct {
 	// output after Close, or nil for the other outputs.
 	Core *core.Stats
 
+	// CPU is the user and system CPU time the process used from the start
+	// of the load to the return of Close, or -1 where it cannot be read.
+	CPU time.Duration
+
 	// Err is the first error from Sync or Close.
 	Err error
 }
@@ -164,6 +173,15 @@ func (r *Result) Throughput() float64 {
 // Quantile returns the latency at quantile q (0 to 100) in nanoseconds.
 func (r *Result) Quantile(q float64) time.Duration {
 	return time.Duration(r.Latency.ValueAtQuantile(q))
+}
+
+// CPUPerSecond returns the CPU seconds the process used per second of the
+// run, or -1 if they could not be read.
+func (r *Result) CPUPerSecond() float64 {
+	if r.CPU < 0 {
+		return -1
+	}
+	return r.CPU.Seconds() / r.Elapsed.Seconds()
 }
 
 // Max returns the longest call.
@@ -218,14 +236,22 @@ func Run(o *Output, c Case, sink Sink, cfg Config) (*Result, error) {
 	if deadline <= 0 {
 		deadline = 365 * 24 * time.Hour
 	}
+	// With a rate, goroutine g's calls are due every period, from an
+	// offset that spreads the goroutines' calls evenly.
+	var period time.Duration
+	if cfg.Rate > 0 {
+		period = time.Duration(float64(time.Second) * float64(cfg.Goroutines) / cfg.Rate)
+	}
 	start := make(chan struct{})
+	var t0 time.Time
 	var wg sync.WaitGroup
 	for g := range cfg.Goroutines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			counts[g] = logCalls(l, hists[g], cfg.Calls, time.Now().Add(deadline))
+			due := t0.Add(period * time.Duration(g) / time.Duration(cfg.Goroutines))
+			counts[g] = logCalls(l, hists[g], cfg.Calls, t0.Add(deadline), due, period)
 		}()
 	}
 
@@ -248,7 +274,8 @@ func Run(o *Output, c Case, sink Sink, cfg Config) (*Result, error) {
 		}
 	}()
 
-	t0 := time.Now()
+	cpu0 := cpuTime()
+	t0 = time.Now()
 	close(start)
 	wg.Wait()
 	callTime := time.Since(t0)
@@ -256,13 +283,17 @@ func Run(o *Output, c Case, sink Sink, cfg Config) (*Result, error) {
 	<-syncDone
 	keep(l.Close())
 	elapsed := time.Since(t0)
+	cpu := cpuTime()
 	peak, gcs := heap.stop()
+	if cpu >= 0 {
+		cpu -= cpu0
+	}
 
 	r := &Result{
 		Output: o, Case: c, Sink: sink.Name, Config: cfg,
 		CallTime: callTime, Elapsed: elapsed,
 		Latency: hists[0], PeakHeap: peak, GCs: gcs,
-		Lines: -1, Err: firstErr,
+		Lines: -1, CPU: cpu, Err: firstErr,
 	}
 	if st, ok := coreStats(l); ok {
 		r.Core = &st
@@ -283,9 +314,17 @@ func Run(o *Output, c Case, sink Sink, cfg Config) (*Result, error) {
 
 // logCalls calls l.Log up to n times, stopping after the first call that
 // returns past deadline, and records how long each call took. It returns
-// the number of calls.
-func logCalls(l Logger, h *hdrhistogram.Histogram, n int, deadline time.Time) int64 {
+// the number of calls. With a positive period, the first call is due at
+// due and each next one a period later: logCalls sleeps until a call is
+// due, outside the timing.
+func logCalls(l Logger, h *hdrhistogram.Histogram, n int, deadline, due time.Time, period time.Duration) int64 {
 	for i := range n {
+		if period > 0 {
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			due = due.Add(period)
+		}
 		t0 := time.Now()
 		l.Log()
 		t1 := time.Now()
