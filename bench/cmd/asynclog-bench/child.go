@@ -26,9 +26,23 @@ type childSpec struct {
 	Goroutines   int           `json:"goroutines"`
 	Calls        int           `json:"calls"`
 	Deadline     time.Duration `json:"deadline"`
+	Rate         float64       `json:"rate,omitempty"`
 	Dir          string        `json:"dir"`
 	CPUProfile   string        `json:"cpuprofile,omitempty"`
 	MutexProfile string        `json:"mutexprofile,omitempty"`
+}
+
+// config returns the harness's settings for the run. Paced runs report
+// the process's CPU time, so they sample the heap less often.
+func (spec childSpec) config() bench.Config {
+	cfg := bench.Config{
+		Goroutines: spec.Goroutines, Calls: spec.Calls, Deadline: spec.Deadline,
+		Dir: spec.Dir, Rate: spec.Rate,
+	}
+	if spec.Rate > 0 {
+		cfg.HeapEvery = pacedHeapEvery
+	}
+	return cfg
 }
 
 // A childResult is a bench.Result as the child prints it.
@@ -39,6 +53,7 @@ type childResult struct {
 	Elapsed  time.Duration `json:"elapsed"`
 	PeakHeap int64         `json:"peak_heap"`
 	GCs      uint64        `json:"gcs"`
+	CPU      time.Duration `json:"cpu"`
 	Core     *core.Stats   `json:"core,omitempty"`
 	Err      string        `json:"err,omitempty"`
 	Latency  []byte        `json:"latency"` // hdrhistogram's compressed encoding
@@ -75,9 +90,9 @@ func runInChild(ctx context.Context, spec childSpec) (*bench.Result, error) {
 	}
 	r := &bench.Result{
 		Output: o, Case: spec.Case, Sink: sink.Name,
-		Config: bench.Config{Goroutines: spec.Goroutines, Calls: spec.Calls, Deadline: spec.Deadline, Dir: spec.Dir},
+		Config: spec.config(),
 		Calls:  cr.Calls, Lines: cr.Lines, CallTime: cr.CallTime, Elapsed: cr.Elapsed,
-		Latency: h, PeakHeap: cr.PeakHeap, GCs: cr.GCs, Core: cr.Core,
+		Latency: h, PeakHeap: cr.PeakHeap, GCs: cr.GCs, CPU: cr.CPU, Core: cr.Core,
 	}
 	if cr.Err != "" {
 		r.Err = errors.New(cr.Err)
@@ -100,9 +115,7 @@ func runChild(arg string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := bench.Run(o, spec.Case, sink, bench.Config{
-		Goroutines: spec.Goroutines, Calls: spec.Calls, Deadline: spec.Deadline, Dir: spec.Dir,
-	})
+	r, err := bench.Run(o, spec.Case, sink, spec.config())
 	if perr := stop(); err == nil {
 		err = perr
 	}
@@ -115,7 +128,7 @@ func runChild(arg string, w io.Writer) error {
 	}
 	cr := childResult{
 		Calls: r.Calls, Lines: r.Lines, CallTime: r.CallTime, Elapsed: r.Elapsed,
-		PeakHeap: r.PeakHeap, GCs: r.GCs, Core: r.Core, Latency: enc,
+		PeakHeap: r.PeakHeap, GCs: r.GCs, CPU: r.CPU, Core: r.Core, Latency: enc,
 	}
 	if r.Err != nil {
 		cr.Err = r.Err.Error()

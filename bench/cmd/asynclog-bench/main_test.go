@@ -5,6 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/asynclog/asynclog/bench"
 )
 
@@ -20,20 +24,19 @@ PASS
 
 func TestParseBench(t *testing.T) {
 	stats, err := parseBench(strings.NewReader(sampleOutput))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(stats) != 2 {
-		t.Fatalf("got %d benchmarks, want 2: %v", len(stats), stats)
-	}
+	require.NoError(t, err)
+	require.Len(t, stats, 2)
 	s := stats[benchKey{"zap/discard", bench.Fields, "serial", 1}]
-	if s == nil || s.runs != 3 || s.ns.Center != 996.7 || s.bytes.Center != 704 || s.allocs.Center != 1 {
-		t.Errorf("zap/discard: %+v", s)
-	}
+	require.NotNil(t, s)
+	assert.Equal(t, 3, s.runs)
+	assert.Equal(t, 996.7, s.ns.Center)
+	assert.Equal(t, 704.0, s.bytes.Center)
+	assert.Equal(t, 1.0, s.allocs.Center)
 	s = stats[benchKey{"core/floor", bench.Record, "parallel", 4}]
-	if s == nil || s.runs != 1 || s.ns.Center != 32.54 || s.allocs.Center != 0 {
-		t.Errorf("core/floor: %+v", s)
-	}
+	require.NotNil(t, s)
+	assert.Equal(t, 1, s.runs)
+	assert.Equal(t, 32.54, s.ns.Center)
+	assert.Equal(t, 0.0, s.allocs.Center)
 }
 
 func TestParseName(t *testing.T) {
@@ -48,9 +51,8 @@ func TestParseName(t *testing.T) {
 		{"Other/a/b/c/d", benchKey{}, false},
 	} {
 		got, ok := parseName(tc.name)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseName(%q) = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
-		}
+		assert.Equal(t, tc.want, got, tc.name)
+		assert.Equal(t, tc.ok, ok, tc.name)
 	}
 }
 
@@ -66,9 +68,7 @@ func TestFormat(t *testing.T) {
 		{fmtRatio(0.954), "0.95×"},
 		{fmtRatio(0.0016), "0.0016×"},
 	} {
-		if tc.got != tc.want {
-			t.Errorf("got %q, want %q", tc.got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.got)
 	}
 }
 
@@ -78,8 +78,105 @@ func TestTableText(t *testing.T) {
 	tb.add("long name", "22")
 	var b strings.Builder
 	tb.text(&b)
-	want := "\nT\nname       µs\n---------  --\na           1\nlong name  22\n"
-	if b.String() != want {
-		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	assert.Equal(t, "\nT\nname       µs\n---------  --\na           1\nlong name  22\n", b.String())
+}
+
+// fakeRun returns one latency run of output id: calls calls in elapsed,
+// each taking lat, lines of them in the file (-1 for a discarding output),
+// with the process busy half the time.
+func fakeRun(t *testing.T, id string, calls, lines int64, elapsed, lat time.Duration) *runs {
+	t.Helper()
+	h := hdrhistogram.New(1, int64(100*time.Second), 3)
+	require.NoError(t, h.RecordValues(int64(lat), calls))
+	x := &runs{}
+	for _, o := range bench.Outputs() {
+		if o.ID() == id {
+			x.add(&bench.Result{Output: o, Calls: calls, Lines: lines, CallTime: elapsed, Elapsed: elapsed, Latency: h, CPU: elapsed / 2})
+			return x
+		}
 	}
+	require.FailNow(t, "no output "+id)
+	return nil
+}
+
+// fakeReport is a report of made-up latency runs: zapasync meets its
+// 10-field targets and misses its static ones and the slow sink's maximum,
+// a paced zap→file run lost entries, and the diode lost some as it may.
+func fakeReport(t *testing.T, quick bool) *report {
+	const sec = time.Second
+	us := time.Microsecond
+	r := &report{settings: settings{quick: quick, cpu: "1,2", paced: sec}, env: env{cores: 2}}
+	r.latency = map[latKey]*runs{
+		{zapDiscard, bench.Fields, fileSink, 0}:              fakeRun(t, zapDiscard, 1_000_000, -1, sec, 100*us),
+		{zapAsync, bench.Fields, fileSink, 0}:                fakeRun(t, zapAsync, 960_000, 960_000, sec, 150*us),
+		{zapDiscard, bench.Static, fileSink, 0}:              fakeRun(t, zapDiscard, 1_000_000, -1, sec, 10*us),
+		{zapAsync, bench.Static, fileSink, 0}:                fakeRun(t, zapAsync, 700_000, 700_000, sec, 30*us),
+		{zapAsync, bench.Fields, bench.SlowSink.Name, 0}:     fakeRun(t, zapAsync, 1000, 1000, sec, 60*time.Millisecond),
+		{"zap/file", bench.Fields, fileSink, pacedRates[0]}:  fakeRun(t, "zap/file", 20_000, 19_995, sec, 3*us),
+		{zerologDiode, bench.Fields, fileSink, 0}:            fakeRun(t, zerologDiode, 1000, 100, sec, us),
+		{zerologAsync, bench.Fields, fileSink, 0}:            fakeRun(t, zerologAsync, 1000, 1000, sec, us),
+		{zerologAsync, bench.Fields, bench.SlowSink.Name, 0}: fakeRun(t, zerologAsync, 1000, 1000, sec, us),
+	}
+	r.targets = evaluateTargets(r)
+	return r
+}
+
+// statuses maps each target's name to its status.
+func statuses(r *report) map[string]string {
+	m := map[string]string{}
+	for _, tg := range r.targets {
+		m[tg.name] = tg.status(r.settings.quick)
+	}
+	return m
+}
+
+func TestTargetsFullRun(t *testing.T) {
+	r := fakeReport(t, false)
+	st := statuses(r)
+	assert.Equal(t, met, st["zap+zapasync entries/s ≥ 0.95× zap→io.Discard (10 fields)"])
+	assert.Equal(t, met, st["zap+zapasync p99.9 ≤ 2× zap→io.Discard's (10 fields)"])
+	assert.Equal(t, missed, st["zap+zapasync entries/s ≥ 0.75× zap→io.Discard (static)"])
+	assert.Equal(t, missed, st["zap+zapasync p99.9 ≤ 2× zap→io.Discard's (static)"])
+	assert.Equal(t, missed, st["zap+zapasync max latency ≤ 50 ms on the slow sink (10 fields)"])
+	assert.Equal(t, notMeasured, st["zap+zapasync p99.9 ≤ 1/20 of BufferedWriteSyncer's (10 fields)"])
+	assert.Equal(t, missed, st["0 entries lost by every output that must not lose (every run)"])
+	assert.Equal(t, met, st["zerolog+zerologasync loses 0 entries where the diode loses most"])
+	assert.Equal(t, notMeasured, st["core.Writer Write 0 allocs/op"], "no go test results")
+	assert.Len(t, r.targetTable().rows, len(r.targets), "a full run lists every target")
+
+	n := r.countTargets()
+	assert.Equal(t, len(r.targets), n[met]+n[missed]+n[notMeasured])
+	assert.Zero(t, n[notJudged])
+	assert.Equal(t, "Targets: 4 met, 4 missed, 11 not measured. A missed target is not a failure.", r.targetSummary())
+}
+
+func TestTargetsQuickRun(t *testing.T) {
+	r := fakeReport(t, true)
+	st := statuses(r)
+	for _, tg := range r.targets {
+		if tg.speed {
+			assert.Equal(t, notJudged, st[tg.name], tg.name)
+		}
+	}
+	assert.Equal(t, missed, st["0 entries lost by every output that must not lose (every run)"])
+	assert.Equal(t, met, st["zerolog+zerologasync loses 0 entries where the diode loses most"])
+
+	rows := r.targetTable().rows
+	assert.Len(t, rows, 4, "a quick run lists the targets it judges")
+	for _, row := range rows {
+		assert.NotEqual(t, notJudged, row[2], row[0])
+	}
+	assert.Equal(t, "Targets: 1 met, 1 missed, 2 not measured; 15 that compare speeds or latencies are judged in full runs only. A missed target is not a failure.", r.targetSummary())
+}
+
+func TestProblems(t *testing.T) {
+	r := fakeReport(t, true)
+	assert.Equal(t, []string{"zap/file (fields, file sink, 20000 entries/s) lost 5 of 20000 entries"}, r.problems(),
+		"the diode may lose entries; zap→file may not")
+}
+
+func TestPacedTable(t *testing.T) {
+	tb := fakeReport(t, true).pacedTable()
+	require.Len(t, tb.rows, 1)
+	assert.Equal(t, []string{"20.0k/s", "*os.File (zapcore.Lock)", "20.0k", "3.00 µs", "3.00 µs", "3.00 µs", "0.500", "5 (0.0%)"}, tb.rows[0])
 }

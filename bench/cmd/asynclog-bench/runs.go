@@ -70,6 +70,19 @@ func (x *runs) Quantile(q float64) time.Duration {
 	return time.Duration(x.merged.ValueAtQuantile(q))
 }
 
+// CPUPerSecond returns the CPU seconds the process used per second, over
+// all rounds, or -1 if they could not be read.
+func (x *runs) CPUPerSecond() float64 {
+	var cpu, wall time.Duration
+	for _, r := range x.rs {
+		if r.CPU < 0 {
+			return -1
+		}
+		cpu, wall = cpu+r.CPU, wall+r.Elapsed
+	}
+	return cpu.Seconds() / wall.Seconds()
+}
+
 // Max returns the longest call of all rounds.
 func (x *runs) Max() time.Duration { return time.Duration(x.merged.Max()) }
 
