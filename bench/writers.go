@@ -14,50 +14,30 @@ import (
 // The "core" group: the bare io.Writers, compared on case Record without a
 // logger in front.
 func init() {
-	register(
-		&Output{
-			Group: "core", Name: "floor", Title: "floor (atomic add, copy, atomic add)",
-			Discard: true, Cases: []Case{Record},
-			Open: func(io.Writer, Case) Logger { return newFloor() },
-		},
-		&Output{
-			Group: "core", Name: "core-discard", Title: "core.Writer → io.Discard",
-			Discard: true, Cases: []Case{Record},
-			Open: func(io.Writer, Case) Logger { return newCoreLogger(io.Discard, core.Block) },
-		},
-		&Output{
-			Group: "core", Name: "file", Title: "*os.File",
-			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger {
-				return &writerLogger{w: w, sync: syncOf(w), close: nop}
-			},
-		},
-		&Output{
-			Group: "core", Name: "mutex-bufio", Title: "mutex + bufio.Writer",
-			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger {
-				m := newMutexWriter(w)
-				return &writerLogger{w: m, sync: m.Sync, close: m.Flush}
-			},
-		},
-		&Output{
-			Group: "core", Name: "channel", Title: "channel writer",
-			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger {
-				c := newChanWriter(w)
-				return &writerLogger{w: c, sync: c.Sync, close: c.Close}
-			},
-		},
-		&Output{
-			Group: "core", Name: "core", Title: "core.Writer (Block)",
-			Cases: []Case{Record},
-			Open:  func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Block) },
-		},
-		&Output{
-			Group: "core", Name: "core-drop", Title: "core.Writer (Drop)",
-			Lossy: true, Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Drop) },
-		},
+	register("core", []Case{Record},
+		&Output{Name: "floor", Title: "floor (atomic add, copy, atomic add)", Discard: true, Open: func(io.Writer, Case) Logger {
+			return newFloor()
+		}},
+		&Output{Name: "core-discard", Title: "core.Writer → io.Discard", Discard: true, Open: func(io.Writer, Case) Logger {
+			return newCoreLogger(io.Discard, core.Block)
+		}},
+		&Output{Name: "file", Title: "*os.File", Open: func(w io.Writer, _ Case) Logger {
+			return &writerLogger{w: w, sync: syncOf(w), close: nop}
+		}},
+		&Output{Name: "mutex-bufio", Title: "mutex + bufio.Writer", Open: func(w io.Writer, _ Case) Logger {
+			m := newMutexWriter(w)
+			return &writerLogger{w: m, sync: m.Sync, close: m.Flush}
+		}},
+		&Output{Name: "channel", Title: "channel writer", Open: func(w io.Writer, _ Case) Logger {
+			c := newChanWriter(w)
+			return &writerLogger{w: c, sync: c.Sync, close: c.Close}
+		}},
+		&Output{Name: "core", Title: "core.Writer (Block)", Open: func(w io.Writer, _ Case) Logger {
+			return newCoreLogger(w, core.Block)
+		}},
+		&Output{Name: "core-drop", Title: "core.Writer (Drop)", Lossy: true, Open: func(w io.Writer, _ Case) Logger {
+			return newCoreLogger(w, core.Drop)
+		}},
 	)
 }
 
