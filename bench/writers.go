@@ -22,15 +22,15 @@ func init() {
 			return newCoreLogger(io.Discard, core.Block)
 		}},
 		&Output{Name: "file", Title: "*os.File", Open: func(w io.Writer, _ Case) Logger {
-			return &writerLogger{w: w, sync: syncOf(w), close: nop}
+			return writerLogger(w, syncOf(w), nop)
 		}},
 		&Output{Name: "mutex-bufio", Title: "mutex + bufio.Writer", Open: func(w io.Writer, _ Case) Logger {
 			m := newMutexWriter(w)
-			return &writerLogger{w: m, sync: m.Sync, close: m.Flush}
+			return writerLogger(m, m.Sync, m.Flush)
 		}},
 		&Output{Name: "channel", Title: "channel writer", Open: func(w io.Writer, _ Case) Logger {
 			c := newChanWriter(w)
-			return &writerLogger{w: c, sync: c.Sync, close: c.Close}
+			return writerLogger(c, c.Sync, c.Close)
 		}},
 		&Output{Name: "core", Title: "core.Writer (Block)", Open: func(w io.Writer, _ Case) Logger {
 			return newCoreLogger(w, core.Block)
@@ -84,24 +84,15 @@ func (l *coreLogger) Close() error { return l.w.Close() }
 // Stats returns the core.Writer's counters.
 func (l *coreLogger) Stats() core.Stats { return l.w.Stats() }
 
-// writerLogger writes case Record to any io.Writer.
-type writerLogger struct {
-	w     io.Writer
-	sync  func() error
-	close func() error
+// writerLogger writes case Record to w.
+func writerLogger(w io.Writer, sync, close func() error) Logger {
+	return &funcLogger{func() { w.Write(record) }, sync, close}
 }
 
-func (l *writerLogger) Log()         { l.w.Write(record) }
-func (l *writerLogger) Sync() error  { return l.sync() }
-func (l *writerLogger) Close() error { return l.close() }
-
-// chanSlots is the capacity of the channel writer's channel.
-const chanSlots = 1024
-
 // chanWriter is the asynchronous writer teams write by hand: Write copies
-// the record and sends the copy on a buffered channel, and one goroutine
-// writes each copy to the sink. Write blocks while the channel is full, so
-// nothing is lost. It must not be used after Close.
+// the record and sends the copy on a channel of 1024 slots, and one
+// goroutine writes each copy to the sink. Write blocks while the channel is
+// full, so nothing is lost. It must not be used after Close.
 type chanWriter struct {
 	ch   chan []byte
 	sink io.Writer
@@ -110,7 +101,7 @@ type chanWriter struct {
 }
 
 func newChanWriter(sink io.Writer) *chanWriter {
-	w := &chanWriter{ch: make(chan []byte, chanSlots), sink: sink, done: make(chan struct{})}
+	w := &chanWriter{ch: make(chan []byte, 1024), sink: sink, done: make(chan struct{})}
 	go w.run()
 	return w
 }

@@ -125,7 +125,7 @@ func main() {
 		fatalf("%v", err)
 	}
 	rep.elapsed = time.Since(rep.started)
-	rep.env.loadEnd = loadAverage()
+	rep.env.load[1] = loadAverage()
 	rep.targets = evaluateTargets(rep)
 
 	rep.writeText(os.Stdout)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"io"
@@ -31,12 +32,12 @@ type report struct {
 
 // env describes the machine and the software a run measured.
 type env struct {
-	date                   time.Time
-	cores, gomaxprocs      int
-	cpu, system, goVersion string
-	tempFS, commit         string
-	loadStart, loadEnd     string
-	modules                []string // "path version" of each peer
+	date              time.Time
+	cores, gomaxprocs int
+	cpu, system, fs   string
+	commit            string
+	load              [2]string // load averages at the start and at the end
+	modules           []string  // "path version" of each peer
 }
 
 // peers are the modules whose versions the report names.
@@ -45,23 +46,13 @@ var peers = []string{"go.uber.org/zap", "github.com/rs/zerolog", "github.com/sir
 func environment() env {
 	e := env{
 		date: time.Now().UTC(), cores: runtime.NumCPU(), gomaxprocs: runtime.GOMAXPROCS(0),
-		cpu: "unknown", system: runtime.GOOS + "/" + runtime.GOARCH, goVersion: runtime.Version(),
-		tempFS: command("findmnt", "-n", "-o", "FSTYPE", "-T", os.TempDir()),
-		commit: command("git", "rev-parse", "--short", "HEAD"), loadStart: loadAverage(),
+		cpu:    cmp.Or(command("sh", "-c", "grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2"), "unknown"),
+		system: runtime.GOOS + "/" + runtime.GOARCH + ", kernel " + command("uname", "-r"),
+		fs:     command("findmnt", "-n", "-o", "FSTYPE", "-T", os.TempDir()),
+		commit: command("git", "rev-parse", "--short", "HEAD"), load: [2]string{loadAverage()},
 	}
-	if command("git", "status", "--porcelain", "--untracked-files=no") != "" {
+	if st := command("git", "status", "--porcelain", "--untracked-files=no"); st != "" && st != "unknown" {
 		e.commit += " with uncommitted changes"
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		e.system += ", kernel " + strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, _ := strings.Cut(line, ":"); strings.TrimSpace(k) == "model name" {
-				e.cpu = strings.TrimSpace(v)
-				break
-			}
-		}
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -183,8 +174,8 @@ func (r *report) groupTable(group string) *table {
 				vsBest = fmtRatio(thr / best)
 			}
 			t.add(append(row, fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
-				fmtCount(thr), vsBest, fmtRatio(thr/ref.Throughput()), fmtLoss(res.Lost(), res.Calls()),
-				fmtBytes(res.PeakHeap()), fmt.Sprintf("%.0f", res.GCs()))...)
+				fmtCount(thr), vsBest, fmtRatio(thr/ref.Throughput()), fmtLoss(res.Lost(), res.Calls),
+				fmtBytes(res.PeakHeap), fmt.Sprintf("%.0f", res.GCsPerRound()))...)
 		}
 	}
 	return t
@@ -216,7 +207,7 @@ func (r *report) sinkTable(sink bench.Sink) *table {
 		}
 		t.add(o.Group, o.Title, caseTitles[c],
 			fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99)), fmtDur(res.Quantile(99.9)), fmtDur(res.Quantile(99.99)), fmtDur(res.Max()),
-			fmtCount(res.Throughput()), fmtRatio(res.Throughput()/file.Throughput()), fmtLoss(res.Lost(), res.Calls()), fmtBytes(res.PeakHeap()))
+			fmtCount(res.Throughput()), fmtRatio(res.Throughput()/file.Throughput()), fmtLoss(res.Lost(), res.Calls), fmtBytes(res.PeakHeap))
 	}
 	return t
 }
@@ -240,8 +231,8 @@ func (r *report) pacedTable() *table {
 				if c := res.CPUPerSecond(); c >= 0 {
 					cpu = fmt.Sprintf("%.3f", c)
 				}
-				t.add(fmtCount(float64(rate))+"/s", res.Output().Title, fmtCount(res.Throughput()),
-					fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()), cpu, fmtLoss(res.Lost(), res.Calls()))
+				t.add(fmtCount(float64(rate))+"/s", res.Output.Title, fmtCount(res.Throughput()),
+					fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()), cpu, fmtLoss(res.Lost(), res.Calls))
 			}
 		}
 	}
@@ -262,12 +253,12 @@ func (r *report) coreTable() *table {
 		for _, o := range bench.Outputs() {
 			for _, c := range o.Cases {
 				res := r.lat(o.ID(), c, s.Name)
-				if res == nil || res.Core() == nil {
+				if res == nil || res.Core == nil {
 					continue
 				}
-				st := res.Core()
+				st := res.Core
 				t.add(s.Name, o.ID(), caseTitles[c], fmt.Sprint(st.Flushes), fmtBytes(int64(st.WrittenBytes/max(st.Flushes, 1))),
-					fmt.Sprint(st.Waits), fmt.Sprintf("%.3f%%", 100*float64(st.Waits)/float64(res.Calls())), fmt.Sprint(st.DroppedRecords))
+					fmt.Sprint(st.Waits), fmt.Sprintf("%.3f%%", 100*float64(st.Waits)/float64(res.Calls)), fmt.Sprint(st.DroppedRecords))
 			}
 		}
 	}
@@ -322,8 +313,8 @@ func (r *report) groupTables() string {
 // writeText prints the summary tables and the targets.
 func (r *report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "asynclog-bench %s: %s, %d cores, %s; %s in %v; load average %s at the start, %s at the end\n",
-		r.mode(), r.env.cpu, r.env.cores, r.env.goVersion, r.env.date.Format("2006-01-02 15:04 MST"),
-		r.elapsed.Round(time.Second), r.env.loadStart, r.env.loadEnd)
+		r.mode(), r.env.cpu, r.env.cores, runtime.Version(), r.env.date.Format("2006-01-02 15:04 MST"),
+		r.elapsed.Round(time.Second), r.env.load[0], r.env.load[1])
 	fmt.Fprint(w, r.groupTables(), render(r.sinkTable(bench.SlowSink), r.sinkTable(bench.FsyncSink), r.pacedTable(), r.targetTable()))
 	fmt.Fprintf(w, "\n%s\n", r.targetSummary())
 }
@@ -346,9 +337,9 @@ func (r *report) writeMarkdownFile(path string) error {
 		"Date":    fmt.Sprintf("%s (%s, %v)", e.date.Format("2006-01-02 15:04 MST"), r.mode(), r.elapsed.Round(time.Second)),
 		"CPU":     fmt.Sprintf("%s, %d cores (GOMAXPROCS %d)", e.cpu, e.cores, e.gomaxprocs),
 		"System":  e.system,
-		"TempFS":  e.tempFS,
-		"Load":    e.loadStart + " at the start, " + e.loadEnd + " at the end",
-		"Go":      e.goVersion,
+		"TempFS":  e.fs,
+		"Load":    e.load[0] + " at the start, " + e.load[1] + " at the end",
+		"Go":      runtime.Version(),
 		"Commit":  e.commit,
 		"Modules": e.modules,
 		"Settings": fmt.Sprintf("go test -count %d -benchtime %s -cpu %s; latency harness %d goroutines × %s calls per output and case, "+
@@ -373,10 +364,10 @@ func (r *report) problems() []string {
 	var ps []string
 	for _, k := range slices.SortedFunc(maps.Keys(r.latency), func(a, b latKey) int { return strings.Compare(a.String(), b.String()) }) {
 		res := r.latency[k]
-		if o := res.Output(); !o.Discard && !o.Lossy && res.Lost() != 0 {
-			ps = append(ps, fmt.Sprintf("%s lost %d of %d entries", k, res.Lost(), res.Calls()))
+		if o := res.Output; !o.Discard && !o.Lossy && res.Lost() != 0 {
+			ps = append(ps, fmt.Sprintf("%s lost %d of %d entries", k, res.Lost(), res.Calls))
 		}
-		if err := res.Err(); err != "" {
+		if err := res.Err; err != "" {
 			ps = append(ps, fmt.Sprintf("%s: %s", k, err))
 		}
 	}

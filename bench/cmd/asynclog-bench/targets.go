@@ -144,7 +144,7 @@ func (r *report) maxLatency(name, id string, c bench.Case, sink string, limit ti
 	if res == nil {
 		return target{name: name, measured: notMeasuredText}
 	}
-	return target{name: name, measured: fmt.Sprintf("max %s over %d calls", fmtDur(res.Max()), res.Calls()), met: verdict(res.Max() <= limit)}
+	return target{name: name, measured: fmt.Sprintf("max %s over %d calls", fmtDur(res.Max()), res.Calls), met: verdict(res.Max() <= limit)}
 }
 
 // noLoss checks that no output that must not lose entries lost any, in any
@@ -153,8 +153,8 @@ func (r *report) noLoss() target {
 	name := "0 entries lost by every output that must not lose (every run)"
 	var calls, lost, n int64
 	for _, res := range r.latency {
-		if o := res.Output(); !o.Discard && !o.Lossy {
-			n, calls, lost = n+int64(len(res.rs)), calls+res.Calls(), lost+res.Lost()
+		if o := res.Output; !o.Discard && !o.Lossy {
+			n, calls, lost = n+int64(res.rounds), calls+res.Calls, lost+res.Lost()
 		}
 	}
 	if n == 0 {
