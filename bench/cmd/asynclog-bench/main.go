@@ -92,15 +92,10 @@ func main() {
 		}
 		return
 	}
-	s, raw := fullRun, filepath.Join("results", "gobench.txt")
 	given := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if *quick || given["groups"] {
-		raw = ""
-		if !given["o"] {
-			*out = ""
-		}
-	}
+	file, raw := files(*quick || given["groups"], *out, given["o"])
+	s := fullRun
 	if *quick {
 		s = quickRun
 	}
@@ -129,11 +124,11 @@ func main() {
 	rep.targets = evaluateTargets(rep)
 
 	rep.writeText(os.Stdout)
-	if *out != "" {
-		if err := rep.writeMarkdownFile(*out); err != nil {
+	if file != "" {
+		if err := rep.writeMarkdownFile(file); err != nil {
 			fatalf("%v", err)
 		}
-		logf("report written to %s", *out)
+		logf("report written to %s", file)
 	}
 	if problems := rep.problems(); len(problems) > 0 {
 		for _, p := range problems {
@@ -141,6 +136,19 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// files returns the files a run writes, "" for none: a full run writes the
+// report to out and keeps the raw go test output; a quick or partial run
+// writes only the report, and that only if -o was given.
+func files(partial bool, out string, outGiven bool) (report, raw string) {
+	switch {
+	case !partial:
+		return out, filepath.Join("results", "gobench.txt")
+	case outGiven:
+		return out, ""
+	}
+	return "", ""
 }
 
 // latKey names the latency runs of one output, case, sink and rate.

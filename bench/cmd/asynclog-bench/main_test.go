@@ -186,3 +186,43 @@ func TestPacedTable(t *testing.T) {
 	require.Len(t, tb.rows, 1)
 	assert.Equal(t, []string{"20.0k/s", "*os.File (zapcore.Lock)", "20.0k", "3.00 µs", "3.00 µs", "3.00 µs", "0.500", "5 (0.0%)"}, tb.rows[0])
 }
+
+func TestFiles(t *testing.T) {
+	for _, tc := range []struct {
+		partial, given bool
+		report, raw    string
+	}{
+		{false, false, "../BENCHMARKS.md", "results/gobench.txt"},
+		{false, true, "../BENCHMARKS.md", "results/gobench.txt"},
+		{true, false, "", ""},
+		{true, true, "../BENCHMARKS.md", ""},
+	} {
+		report, raw := files(tc.partial, "../BENCHMARKS.md", tc.given)
+		assert.Equal(t, tc.report, report, "partial %v, -o given %v", tc.partial, tc.given)
+		assert.Equal(t, tc.raw, raw, "partial %v, -o given %v", tc.partial, tc.given)
+	}
+}
+
+// TestRunsMerge checks how rounds add up: calls, lines and CPU time
+// summed, the median round's throughput, latencies of every call.
+func TestRunsMerge(t *testing.T) {
+	const sec = time.Second
+	x := fakeRun(t, zapAsync, 1000, 1000, sec, time.Microsecond)
+	for _, r := range []*runs{
+		fakeRun(t, zapAsync, 3000, 2990, sec, time.Millisecond),
+		fakeRun(t, zapAsync, 2000, 2000, sec, time.Microsecond),
+	} {
+		x.add(&r.Result)
+	}
+	assert.Equal(t, 3, x.rounds)
+	assert.EqualValues(t, 6000, x.Calls)
+	assert.EqualValues(t, 10, x.Lost())
+	assert.Equal(t, 2000.0, x.Throughput(), "the median round's")
+	assert.InEpsilon(t, float64(time.Millisecond), float64(x.Max()), 0.001, "3 significant digits")
+	assert.EqualValues(t, 6000, x.Latency.TotalCount())
+	assert.InDelta(t, 0.5, x.CPUPerSecond(), 1e-9)
+
+	d := fakeRun(t, zapDiscard, 1000, -1, sec, time.Microsecond)
+	d.add(&fakeRun(t, zapDiscard, 1000, -1, sec, time.Microsecond).Result)
+	assert.EqualValues(t, -1, d.Lost(), "a discarding output loses nothing it could count")
+}
