@@ -221,7 +221,7 @@ func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*r
 			results[k] = &runs{}
 		}
 		results[k].add(r)
-		logf("[%d/%d] %-36s %9s/s  p50 %8s  p99.9 %8s  max %8s  lost %s", i+1, len(plan), k,
+		logf("[%d/%d] %-50s %9s/s  p50 %8s  p99.9 %8s  max %8s  lost %s", i+1, len(plan), k,
 			fmtCount(r.Throughput()), fmtDur(r.Quantile(50)), fmtDur(r.Quantile(99.9)), fmtDur(r.Max()), fmtLoss(r.Lost(), r.Calls))
 	}
 	return results, nil
