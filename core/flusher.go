@@ -103,10 +103,16 @@ func (w *Writer) hasWork() bool {
 func (w *Writer) cycle() time.Duration {
 	w.mu.Lock()
 	if w.spareState() == spareFull {
-		b := w.claimLocked()
-		w.mu.Unlock()
-		w.writeOut(b)
-		return 0
+		if w.spare.end() == 0 {
+			// Nothing in it (as the first swap of a Writer leaves it):
+			// free it and look on, without counting it as work.
+			w.freedLocked(w.spare)
+		} else {
+			b := w.claimLocked()
+			w.mu.Unlock()
+			w.writeOut(b)
+			return 0
+		}
 	}
 	if w.closed.Load() {
 		w.mu.Unlock()
@@ -274,11 +280,17 @@ func (w *Writer) writeOut(b *buffer) {
 	flushRun(off)
 
 	w.mu.Lock()
+	w.freedLocked(b)
+	w.mu.Unlock()
+}
+
+// freedLocked records that b has been written and, if it is the spare,
+// frees it for the next swap. mu must be held.
+func (w *Writer) freedLocked(b *buffer) {
 	if b == w.spare {
 		w.setSpare(spareFree)
 	}
 	w.written = max(w.written, b.seq)
-	w.mu.Unlock()
 }
 
 // sinkWrite writes p, which holds records whole records of b (nil for a
