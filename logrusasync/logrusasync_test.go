@@ -91,6 +91,7 @@ func TestConcurrentEntriesArriveOnceInOrder(t *testing.T) {
 	st := hook.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, hook.StatsVar(), st)
 	// Installed, the hook is the only one formatting.
 	assert.EqualValues(t, goroutines*perGoroutine, formatter.n.Load())
 }

@@ -37,6 +37,7 @@ func TestWriterConcurrentEntriesArriveOnceInOrder(t *testing.T) {
 	st := w.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, w.StatsVar(), st)
 }
 
 func TestWriterSyncAndClose(t *testing.T) {

@@ -132,6 +132,7 @@ func TestConcurrentRecordsArriveOnceInOrder(t *testing.T) {
 	st := w.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, w.StatsVar(), st)
 }
 
 func TestSyncAtSyncLevel(t *testing.T) {

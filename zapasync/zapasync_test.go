@@ -71,6 +71,7 @@ func TestConcurrentEntriesArriveOnceInOrder(t *testing.T) {
 			st := ws.Stats()
 			assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 			assert.Zero(t, st.DroppedRecords)
+			logtest.RequireStatsVar(t, ws.StatsVar(), st)
 		})
 	}
 }

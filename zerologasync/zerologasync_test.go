@@ -51,6 +51,7 @@ func TestConcurrentEventsArriveOnceInOrder(t *testing.T) {
 	st := w.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, w.StatsVar(), st)
 }
 
 func TestSyncFlushesEverythingBefore(t *testing.T) {

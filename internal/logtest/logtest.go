@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"expvar"
 	"fmt"
 	"os"
 	"os/exec"
@@ -429,6 +430,15 @@ func (l *ErrorLog) RequireDropReports(t testing.TB) {
 	for _, err := range errs {
 		require.ErrorIs(t, err, core.ErrDropped)
 	}
+}
+
+// RequireStatsVar checks that v, an expvar.Var of a Writer's Stats, shows
+// want in JSON.
+func RequireStatsVar(t testing.TB, v expvar.Var, want core.Stats) {
+	t.Helper()
+	var got core.Stats
+	require.NoError(t, json.Unmarshal([]byte(v.String()), &got))
+	require.Equal(t, want, got)
 }
 
 // Entry formats the message the tests give entry seq of goroutine g, so
