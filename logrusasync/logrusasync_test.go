@@ -237,20 +237,19 @@ func TestFireSyncsAtSyncLevel(t *testing.T) {
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	var reports logtest.ErrorLog
 	hook := logrusasync.NewHook(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(reports.Handle),
 	)
 	logger := newLogger(nil)
 	hook.Install(logger)
 
-	// The core writes the first entry at once, and the sink holds on to
-	// it: one buffer, of 1 KiB, is left for the others.
+	// The core writes the first entry promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.WithFields(logrus.Fields{logtest.SeqKey: seq, "pad": logtest.Padding}).Info("info")
 		if seq == 0 {

@@ -88,18 +88,17 @@ func TestWriterExitSyncs(t *testing.T) {
 func TestWriterDropsAnyLevel(t *testing.T) {
 	// What NewWriter cannot do, shown: under Drop, an Error entry that
 	// finds the buffers full is dropped like any other.
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := logrusasync.NewWriter(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(func(error) {}), // drop reports
 	)
 	logger := newLogger(nil)
 	logger.SetOutput(w)
-	// The core writes the first entry at once, and the sink holds on to
-	// it: one buffer is left, which the next entries fill.
+	// The core writes the first entry promptly, and the sink holds on
+	// to it: one buffer is left, which the next entries fill.
 	logger.Info("first")
 	sink.AwaitEntered(t)
 	for w.Stats().DroppedRecords == 0 {

@@ -181,19 +181,18 @@ func TestSyncAtSyncLevel(t *testing.T) {
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	var reports logtest.ErrorLog
 	w := slogasync.New(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(reports.Handle),
 	)
 	logger := slog.New(w.JSONHandler(nil))
 
-	// The core writes the first record at once, and the sink holds on to
-	// it: one buffer, of 1 KiB, is left for the others.
+	// The core writes the first record promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info("info", logtest.SeqKey, seq, "pad", logtest.Padding)
 		if seq == 0 {
@@ -238,17 +237,16 @@ func TestWaitingRecordHoldsNoSharedLock(t *testing.T) {
 	// from it, are dropped at once: they do not queue behind the waiting
 	// one, as they would on slog.NewJSONHandler's mutex over a
 	// core.Writer.
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := slogasync.New(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(func(error) {}), // drop reports
 	)
 	logger := slog.New(w.JSONHandler(nil))
-	// The core writes the first record at once, and the sink holds on to
-	// it: one buffer is left, which the next records fill.
+	// The core writes the first record promptly, and the sink holds on
+	// to it: one buffer is left, which the next records fill.
 	logger.Info("first")
 	sink.AwaitEntered(t)
 	for w.Stats().DroppedRecords == 0 {

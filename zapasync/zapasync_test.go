@@ -173,19 +173,18 @@ func TestNewCore(t *testing.T) {
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	var reports logtest.ErrorLog
 	ws := zapasync.New(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(reports.Handle),
 	)
 	logger := zap.New(zapasync.NewCore(encoder(), ws, zap.InfoLevel))
 
-	// The core writes the first entry at once, and the sink holds on to
-	// it: one buffer, of 1 KiB, is left for the others.
+	// The core writes the first entry promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info("info", zap.Int(logtest.SeqKey, seq), zap.String("pad", logtest.Padding))
 		if seq == 0 {

@@ -175,18 +175,17 @@ func TestConsoleWriterSyncsAtSyncLevel(t *testing.T) {
 
 func TestConsoleWriterDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := zerologasync.ConsoleWriter(plainConsole(),
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(func(error) {}), // drop reports
 	)
 	logger := zerolog.New(w)
 
-	// The core writes the first event at once, and the sink holds on to
-	// it: one buffer, of 1 KiB, is left for the others.
+	// The core writes the first event promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info().Int(logtest.SeqKey, seq).Str("pad", logtest.Padding).Msg("info")
 		if seq == 0 {
@@ -223,7 +222,7 @@ func TestConsoleWriterDropKeepsErrors(t *testing.T) {
 func TestConsoleWriterNoticesCanBeJSON(t *testing.T) {
 	// core.WithNotices among the options overrides ConsoleWriter's text
 	// notices.
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := zerologasync.ConsoleWriter(plainConsole(),
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),

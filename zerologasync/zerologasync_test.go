@@ -117,19 +117,18 @@ func TestWriteLevelSyncsAtSyncLevel(t *testing.T) {
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	var reports logtest.ErrorLog
 	w := zerologasync.Writer(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
 		core.WithErrorHandler(reports.Handle),
 	)
 	logger := zerolog.New(w)
 
-	// The core writes the first event at once, and the sink holds on to
-	// it: one buffer, of 1 KiB, is left for the others.
+	// The core writes the first event promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info().Int(logtest.SeqKey, seq).Str("pad", logtest.Padding).Msg("info")
 		if seq == 0 {

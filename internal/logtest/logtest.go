@@ -170,9 +170,13 @@ type StallingSink struct {
 	buf bytes.Buffer
 }
 
-// NewStallingSink returns a stalled sink.
-func NewStallingSink() *StallingSink {
-	return &StallingSink{release: make(chan struct{}), entered: make(chan struct{})}
+// NewStallingSink returns a stalled sink, which the test's cleanup
+// releases, so that a test that fails before its Release leaves no
+// Writer stuck behind it.
+func NewStallingSink(t testing.TB) *StallingSink {
+	s := &StallingSink{release: make(chan struct{}), entered: make(chan struct{})}
+	t.Cleanup(s.Release)
+	return s
 }
 
 // Write waits for Release and keeps p.
@@ -188,11 +192,11 @@ func (s *StallingSink) Write(p []byte) (int, error) {
 func (s *StallingSink) Release() { s.once.Do(func() { close(s.release) }) }
 
 // AwaitEntered returns once a Write has been called. The core writes the
-// first record after a pause at once, so after one record and this call
-// the core's writer goroutine holds the buffer with that record in the
-// stalled Write until Release: the other buffer is the only room left, and
-// records that find it full wait (core.Block, WriteWait) or are dropped
-// (core.Drop). It fails the test if no Write comes within WaitLimit.
+// first record promptly, so after one record and this call the core's
+// writer goroutine holds the buffer with that record in the stalled Write
+// until Release: the other buffer is the only room left, and records that
+// find it full wait (core.Block, WriteWait) or are dropped (core.Drop). It
+// fails the test if no Write comes within WaitLimit.
 func (s *StallingSink) AwaitEntered(t testing.TB) {
 	t.Helper()
 	select {
