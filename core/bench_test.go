@@ -3,8 +3,13 @@ package core
 import (
 	"bytes"
 	"io"
+	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 var record256 = append(bytes.Repeat([]byte("x"), 255), '\n')
@@ -34,41 +39,60 @@ func BenchmarkWrite(b *testing.B) {
 	})
 }
 
-// floor is the least any buffered writer of this design can do per
-// record: one atomic add to reserve, a copy, one atomic add to release.
-type floor struct {
-	reserve atomic.Uint64
-	_       [56]byte
-	release atomic.Uint64
-	_       [56]byte
-	data    []byte
-}
-
-// floorSize is the floor's ring: 1 MiB, the part of its two buffers a
+// floorSize is the floors' ring: 1 MiB, the part of its two buffers a
 // Writer with default settings writes into (it swaps at its 512 KiB
 // high-water mark), so that both keep the same bytes in cache.
 const floorSize = 1 << 20
 
-func newFloor() *floor { return &floor{data: make([]byte, floorSize+4096)} }
-
-func (f *floor) write(p []byte) {
-	start := (f.reserve.Add(uint64(len(p))) - uint64(len(p))) & (floorSize - 1)
-	copy(f.data[start:], p)
-	f.release.Add(1)
+// sharedFloor is the least a writer of this design can do per record: one
+// atomic add on a word every caller shares to reserve a frame, a copy,
+// and an atomic store of the frame's header to commit it.
+type sharedFloor struct {
+	_     cacheLinePad
+	state atomic.Uint64
+	_     cacheLinePad
+	data  []byte
 }
 
-// BenchmarkFloor is the floor Write is compared with.
+func newSharedFloor() *sharedFloor {
+	return &sharedFloor{data: make([]byte, floorSize+4096)}
+}
+
+func (f *sharedFloor) write(p []byte) {
+	l := frameLen(len(p))
+	off := (f.state.Add(l) - l) & (floorSize - 1)
+	copy(f.data[off+headerLen:], p)
+	(*atomic.Uint64)(unsafe.Pointer(&f.data[off])).Store(commitBit | uint64(len(p)))
+}
+
+// unsharedFloor is the same with no shared word at all: each goroutine
+// has its ring and its offset to itself.
+type unsharedFloor struct {
+	off  uint64
+	data []byte
+}
+
+func (f *unsharedFloor) write(p []byte) {
+	l := frameLen(len(p))
+	off := f.off & (floorSize - 1)
+	f.off += l
+	copy(f.data[off+headerLen:], p)
+	(*atomic.Uint64)(unsafe.Pointer(&f.data[off])).Store(commitBit | uint64(len(p)))
+}
+
+// BenchmarkFloor measures the floors Write is compared with: shared (one
+// atomic add, a copy, a header store) and unshared (no shared word).
 func BenchmarkFloor(b *testing.B) {
-	b.Run("serial", func(b *testing.B) {
-		f := newFloor()
+	b.Run("shared/serial", func(b *testing.B) {
+		f := newSharedFloor()
 		b.ReportAllocs()
 		b.SetBytes(int64(len(record256)))
 		for i := 0; i < b.N; i++ {
 			f.write(record256)
 		}
 	})
-	b.Run("parallel", func(b *testing.B) {
-		f := newFloor()
+	b.Run("shared/parallel", func(b *testing.B) {
+		f := newSharedFloor()
 		b.ReportAllocs()
 		b.SetBytes(int64(len(record256)))
 		b.RunParallel(func(pb *testing.PB) {
@@ -77,4 +101,84 @@ func BenchmarkFloor(b *testing.B) {
 			}
 		})
 	})
+	b.Run("unshared/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(record256)))
+		b.RunParallel(func(pb *testing.PB) {
+			f := &unsharedFloor{data: make([]byte, floorSize+4096)}
+			for pb.Next() {
+				f.write(record256)
+			}
+		})
+	})
+}
+
+// BenchmarkSlowSink measures how evenly callers are served when the sink
+// is slow but healthy: 16 goroutines write 200-byte records through 4 KiB
+// buffers into a sink that takes 1 ms per Write, b.N records in all, each
+// goroutine taking the next record as soon as its last Write returns. It
+// reports the worst single Write in milliseconds, and how many records the
+// goroutine that wrote fewest wrote, as a fraction of the median.
+func BenchmarkSlowSink(b *testing.B) {
+	sink := writerFunc(func(p []byte) (int, error) {
+		time.Sleep(time.Millisecond)
+		return len(p), nil
+	})
+	w := New(WithSink(sink), WithBufferSize(4096))
+	defer w.Close()
+	p := bytes.Repeat([]byte("s"), 200)
+	const goroutines = 16
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	counts := make([]int, goroutines)
+	worst := make([]time.Duration, goroutines)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for g := range goroutines {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				start := time.Now()
+				w.Write(p)
+				worst[g] = max(worst[g], time.Since(start))
+				counts[g]++
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	slices.Sort(counts)
+	b.ReportMetric(float64(slices.Max(worst))/float64(time.Millisecond), "max-ms")
+	if median := counts[goroutines/2]; median > 0 {
+		b.ReportMetric(float64(counts[0])/float64(median), "min/median")
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// BenchmarkIdleWriters measures the heap that idle Writers hold: New, then
+// nothing. It reports bytes per Writer.
+func BenchmarkIdleWriters(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		b.Run(map[int]string{1: "1", 100: "100"}[n], func(b *testing.B) {
+			var held uint64
+			for range b.N {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				ws := make([]*Writer, n)
+				for i := range ws {
+					ws[i] = New(WithSink(io.Discard))
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				held += after.HeapAlloc - before.HeapAlloc
+				for _, w := range ws {
+					w.Close()
+				}
+			}
+			b.ReportMetric(float64(held)/float64(b.N*n), "B/writer")
+		})
+	}
 }

@@ -212,12 +212,16 @@ func (b *buffer) end() uint64 {
 }
 
 // next returns the frame at off in a sealed buffer, waiting until its
-// caller has committed it, and false when the records end there.
-func (b *buffer) next(off uint64) (frame, bool) {
-	if off >= b.end() {
+// caller has committed it, and false when the records end there: at end,
+// which must be b.end(), or at a padding frame.
+func (b *buffer) next(off, end uint64) (frame, bool) {
+	if off >= end {
 		return frame{}, false
 	}
-	h := b.waitCommitted(off)
+	h := b.header(off).Load()
+	if uint32(h>>32) != b.tag || h&commitBit == 0 {
+		h = b.waitCommitted(off)
+	}
 	if h&paddingBit != 0 {
 		return frame{}, false
 	}

@@ -29,7 +29,7 @@ func put(b *buffer, p []byte) bool {
 func walk(b *buffer) [][]byte {
 	var out [][]byte
 	for off := uint64(0); ; {
-		f, ok := b.next(off)
+		f, ok := b.next(off, b.end())
 		if !ok {
 			return out
 		}

@@ -1,42 +1,53 @@
 // Package core is the asynchronous writer behind asynclog's adapters for
-// zap, zerolog and logrus, and an io.Writer in its own right, usable by
-// log/slog or anything else that writes whole records.
+// zap, zerolog, logrus and slog, and an io.Writer in its own right, usable
+// by anything that writes whole records.
 //
 // # Design
 //
-// A Writer owns two buffers of fixed size. Callers copy their records into
-// the active one; a single background goroutine, the writer goroutine,
-// hands the other one to the sink in one large Write. Memory stays at two
-// buffers whatever the sink does.
+// A Writer owns two buffers. Callers copy their records into the active
+// one; a single background goroutine, the writer goroutine, hands the
+// other one to the sink. Memory stays at two buffers whatever the sink
+// does: they start at 64 KiB and grow, when one fills up between two
+// swaps, up to the configured size.
 //
-// Callers reserve space with one atomic add on the active buffer's state
-// word, copy, and commit with one atomic add on its commit word. They take
-// no lock, make no channel operation or system call and allocate nothing
-// while the buffer has room. The comment on the buffer type describes the
-// protocol; in short, the state word holds the reserved offset and a sealed
-// bit, so that sealing a buffer and reserving in it are ordered by the same
-// word, and the commit word counts the records and bytes copied in, so that
-// the writer goroutine knows when the last copy into a sealed buffer is
-// done and how many records it holds.
+// A buffer is a run of frames, each an 8-byte header and a record (see
+// the buffer type for the protocol). A caller reserves a frame with one
+// atomic add on the buffer's state word, copies its record in, and
+// commits it by storing the header, last, into its own reserved bytes:
+// one shared word per record, no lock, no channel operation, no system
+// call and no allocation while the buffer has room. The writer goroutine,
+// once it has sealed a buffer, walks its frames in order, waits at any
+// whose copy is not finished, and hands the records, without their
+// headers, to the sink in as few Write calls as the max write size allows
+// (WithMaxWriteSize). Because the frames say where each record starts and
+// ends and whether its copy finished, the same buffers, kept in a file,
+// are a crash-safe spool (WithSpool).
 //
-// The writer goroutine swaps the buffers when the active one passes its
-// high-water mark (half full, or 512 KiB for larger buffers, so that the
-// part callers touch stays in cache and the rest is headroom), when the flush interval has passed with
-// records waiting, on Sync and on Close. Callers wake it rarely: when a
-// record crosses the high-water mark (and then the caller yields its
-// processor, so that on a busy machine the swap happens at once rather than
-// after the caller's time slice), when a record lands in an empty buffer
-// with no flush timer running, and when a record does not fit. An idle
-// Writer runs no timer and uses no CPU.
+// # Flushing
 //
-// When both buffers are full the policy decides (see Overflow). Under Block,
-// a caller that finds the spare buffer sealed but not yet taken by the
-// writer goroutine, which on a loaded machine may wait milliseconds for a
-// processor, writes it to the sink itself rather than sleep; a caller that
-// finds it being written waits for it. Under Drop the record is discarded
-// and counted. Records longer than half a buffer do not go through the
-// buffers under Block: the caller writes what is buffered, then its
-// record, so that no record is split and none starves.
+// The writer goroutine writes as soon as there is something to write and
+// it is free: the first record after a pause wakes it and goes to the sink
+// at once; while records keep coming it swaps the active buffer out once
+// per flush interval (1 ms by default), or at once when the buffer passes
+// its high-water mark (half full, or 512 KiB for larger buffers), so that
+// a record spends about one sink write, or one interval, in memory, and a
+// flat-out load is written in large batches. After a pause it looks a few
+// more times, then sleeps until the next record: callers pay for a
+// wake-up only for the first record after such a sleep, and an idle
+// Writer uses no CPU.
+//
+// # Waiting
+//
+// When a record does not fit, the policy decides (see Overflow). Under
+// Drop it is discarded and counted, never waited for. Under Block, and for
+// WriteWait, the caller joins a line: at every swap the records of the
+// callers in line are copied into the fresh buffer, in arrival order,
+// before it becomes active, so nobody who comes later takes their room,
+// and a caller waits at most for the sink writes of the buffers ahead of
+// it. A record too long for a buffer waits in the same line and is written
+// alone, whole, by the writer goroutine after everything buffered before
+// it. The writer goroutine makes every sink call, so Close waits for all
+// of them.
 //
 // # Guarantees
 //
@@ -50,11 +61,20 @@
 // method, if it has one, has been called. Close does the same for every
 // record accepted before it and then stops the Writer.
 //
-// What can still be lost: records discarded under Drop (each one counted in
-// Stats.DroppedRecords); records in a sink Write that failed (counted in
-// Stats.LostRecords and reported to the error handler); and records
-// accepted but not yet synced when the process dies without calling Sync
-// or Close: on SIGKILL, on os.Exit without a Sync, or when a panic in
-// another goroutine kills the process before a flush. The adapters sync
-// before Fatal and Panic for that reason.
+// What can still be lost: records discarded under Drop (counted in
+// Stats.DroppedRecords, reported to the error handler and, in a notice,
+// in the sink); records in a sink Write that failed (counted in
+// Stats.LostRecords and reported); and, without a spool, records accepted
+// but not yet written when the process dies without Sync or Close: about
+// one flush interval of them. With a spool, a record is safe once Write
+// has returned, whatever ends the process, short of a crash of the kernel
+// or a power loss.
+//
+// # Reentrancy
+//
+// The sink, the error handler and a notice format run on the writer
+// goroutine. They may log through the same Writer: such a record is
+// accepted if there is room and otherwise dropped and counted, never
+// waited for; Sync and Close called from there return ErrReentrant at
+// once.
 package core

@@ -93,7 +93,8 @@ func (w *Writer) hasWork() bool {
 //
 // The order is the sink's order: the full spare buffer first; then, if the
 // caller at the head of the line has a record too long for any buffer,
-// cur as it was when that caller came, then the record; then cur, swapped
+// cur, until a swap opens it with nothing ahead of that record, then the
+// record; then cur, swapped
 // out at once if it has passed its high-water mark or callers wait in
 // line, and otherwise once the flush interval has passed since the last
 // swap, so that records reach the sink about one sink write after they
@@ -113,8 +114,10 @@ func (w *Writer) cycle() time.Duration {
 	}
 	if len(w.queue) > 0 && w.queue[0].large {
 		wt := w.queue[0]
-		if w.swaps.Load() == wt.after {
-			w.swapLocked(0) // and fills the new cur: nobody overtakes wt
+		if w.swaps.Load() != wt.ready {
+			// Records are ahead of it in cur: swap them out first. The
+			// new cur is filled, so that nobody overtakes wt.
+			w.swapLocked(0)
 			b := w.claimLocked()
 			w.mu.Unlock()
 			w.writeOut(b)
@@ -231,7 +234,7 @@ func (w *Writer) writeOut(b *buffer) {
 	limit := w.cfg.maxWriteSize
 	start, end := 0, 0 // the run gathered so far is dst[start:end]
 	var runRecords uint64
-	off := uint64(0)
+	off, last := uint64(0), b.end()
 	flushRun := func(upto uint64) {
 		if runRecords > 0 {
 			w.stats.accepted(runRecords, end-start)
@@ -244,7 +247,7 @@ func (w *Writer) writeOut(b *buffer) {
 		start = end
 	}
 	for {
-		f, ok := b.next(off)
+		f, ok := b.next(off, last)
 		if !ok {
 			break
 		}

@@ -347,3 +347,16 @@ func rec(tag string, n int) []byte {
 	}
 	return p
 }
+
+// warmUp writes a record and waits until it is in the sink: a Writer whose
+// goroutine slept writes the first record at once, and with a fake clock,
+// whose flush interval never passes, the records after it stay in the
+// buffer until a Sync, a Close, the high-water mark or a full buffer.
+func warmUp(tb testing.TB, w *Writer, s *recSink) []byte {
+	tb.Helper()
+	r := rec("warm-up", 10)
+	_, err := w.Write(r)
+	require.NoError(tb, err)
+	s.waitForData(tb, len(r))
+	return r
+}

@@ -107,14 +107,13 @@ const noticeInterval = time.Second
 // ErrDropped for the error handler, at most once per noticeInterval. It is
 // used by the writer goroutine only.
 type noticer struct {
-	format         func(Notice) []byte
 	records, bytes uint64    // drops reported so far
-	at             time.Time // when the last report was made, or the Writer started
+	since          time.Time // when the last report was made, or the Writer started
+	reported       bool      // a report was made: the next waits for noticeInterval
 }
 
-func (n *noticer) init(cfg config) {
-	n.format = cfg.notice
-	n.at = time.Now()
+func (n *noticer) init() {
+	n.since = time.Now()
 }
 
 // writeDue reports the drops since the last report, if there are any and
@@ -123,7 +122,7 @@ func (n *noticer) writeDue(w *Writer) {
 	if w.stats.discardedRecords.Load() == n.records {
 		return
 	}
-	if time.Since(n.at) < noticeInterval {
+	if n.reported && time.Since(n.since) < noticeInterval {
 		return
 	}
 	n.report(w)
@@ -138,8 +137,8 @@ func (n *noticer) final(w *Writer) {
 
 func (n *noticer) report(w *Writer) {
 	records, bytes := w.stats.discardedRecords.Load(), w.stats.discardedBytes.Load()
-	note := Notice{Kind: NoticeDropped, Time: time.Now(), Records: records - n.records, Bytes: bytes - n.bytes, Since: n.at}
-	n.records, n.bytes, n.at = records, bytes, note.Time
+	note := Notice{Kind: NoticeDropped, Time: time.Now(), Records: records - n.records, Bytes: bytes - n.bytes, Since: n.since}
+	n.records, n.bytes, n.since, n.reported = records, bytes, note.Time, true
 	w.handle(fmt.Errorf("%w: %d records (%d bytes) since %s", ErrDropped, note.Records, note.Bytes, note.Since.UTC().Format(time.RFC3339Nano)))
 	w.writeNotice(note, nil)
 }

@@ -144,12 +144,14 @@ func WithOverflow(p Overflow) Option {
 }
 
 // WithErrorHandler sets the function that receives every error from the
-// sink: failed and short writes, panics, and errors from the sink's Sync.
-// It is called from whichever goroutine wrote to the sink, possibly while
-// that goroutine holds a buffer: it must not block for long, and must not
-// write to, sync or close the same Writer. The default prints one line to os.Stderr, at most one
-// a second, with a count of the errors it left out. A nil function means
-// the default.
+// sink (failed and short writes, panics, errors from the sink's Sync), the
+// reports of records dropped under Drop (matching ErrDropped, at most one
+// a second), and a spool that cannot be used (matching ErrSpool). It is
+// called from the writer goroutine (or from New, for the spool): it must
+// not block for long. It may log through the same Writer (see the package
+// documentation on reentrancy). The default prints one line to
+// os.Stderr, at most one a second, with a count of the errors it left
+// out. A nil function means the default.
 func WithErrorHandler(f func(error)) Option {
 	return func(c *config) { c.onError = f }
 }

@@ -80,6 +80,11 @@ type Writer struct {
 	size     int       // the size of buffers allocated from now on; grows up to cfg.bufferSize
 	lastSwap time.Time // when cur was last swapped out
 
+	// longestWait is the most swaps a caller in line has seen go by,
+	// counting the one that served it. The line bounds it (see
+	// writeInLine); tests check that bound.
+	longestWait uint64
+
 	stats counters
 	notes noticer // writer goroutine only
 }
@@ -101,7 +106,8 @@ func (w *Writer) setSpare(s spareState)  { w.spareAt.Store(int32(s)) }
 type waiter struct {
 	p     []byte
 	large bool       // too long for any buffer: written alone by the writer goroutine
-	after uint64     // the swap count when it queued: the buffers to write first
+	after uint64     // the swap count when it joined the line
+	ready uint64     // for a large record: the swap that opened cur with nothing ahead of it
 	done  chan error // receives nil once the record is in a buffer or the sink, or ErrClosed
 }
 
@@ -127,7 +133,7 @@ func New(opts ...Option) *Writer {
 		done:      make(chan struct{}),
 		size:      min(initialBufferSize, cfg.bufferSize),
 	}
-	w.notes.init(cfg)
+	w.notes.init()
 	w.awake.Store(true) // until the writer goroutine has looked
 	if cfg.spoolPath != "" {
 		w.openSpool() // sets w.spool, or reports why not
@@ -302,9 +308,11 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 	}
 	wt := &waiter{p: p, large: large, after: w.swaps.Load(), done: make(chan error, 1)}
 	w.queue = append(w.queue, wt)
-	w.stats.waits.Add(1)
 	if !large && w.spareState() == spareFree {
 		w.swapLocked(0) // serves the line, this caller included if it fits
+	}
+	if len(wt.done) == 0 {
+		w.stats.waits.Add(1)
 	}
 	w.mu.Unlock()
 	w.nudge()
@@ -375,11 +383,17 @@ func (w *Writer) reopen(b *buffer) {
 }
 
 // serveLocked copies the records of the waiting callers into b, which is
-// not yet cur, in order, while they fit, and fills b if any remain.
+// not yet cur, in order, while they fit, and fills b if any remain. A
+// record too long for any buffer stops the serving: the writer goroutine
+// writes it, once b, opened with nothing ahead of it, is cur.
 func (w *Writer) serveLocked(b *buffer) {
+	served := false
 	for len(w.queue) > 0 {
 		wt := w.queue[0]
 		if wt.large || len(wt.p) > maxRecordIn(len(b.data)) {
+			if wt.large && !served {
+				wt.ready = w.swaps.Load() + 1 // the swap under way
+			}
 			b.fill()
 			return
 		}
@@ -389,7 +403,9 @@ func (w *Writer) serveLocked(b *buffer) {
 		}
 		b.put(off, wt.p)
 		w.popLocked()
+		w.longestWait = max(w.longestWait, w.swaps.Load()+1-wt.after)
 		wt.done <- nil
+		served = true
 	}
 }
 
