@@ -239,9 +239,20 @@ func TestConsoleWriterNoticesCanBeJSON(t *testing.T) {
 	sink.Release()
 	require.NoError(t, w.Close())
 
-	data := sink.Bytes()
-	last := data[bytes.LastIndexByte(data[:len(data)-1], '\n')+1:]
-	logtest.RequireNotices(t, logtest.Lines(t, last), "dropped", w.Stats().DroppedRecords, w.Stats().DroppedBytes)
+	// The JSON lines are the notices; the others, console lines, the
+	// events.
+	var notices, events []byte
+	for line := range bytes.Lines(sink.Bytes()) {
+		if bytes.HasPrefix(line, []byte("{")) {
+			notices = append(notices, line...)
+		} else {
+			events = append(events, line...)
+		}
+	}
+	entries, textNotices := logtest.SplitNotices(consoleLines(t, events))
+	assert.Empty(t, textNotices)
+	assert.EqualValues(t, w.Stats().WrittenRecords, len(entries))
+	logtest.RequireNotices(t, logtest.Lines(t, notices), "dropped", w.Stats().DroppedRecords, w.Stats().DroppedBytes)
 }
 
 func TestConsoleWriterErrors(t *testing.T) {
