@@ -180,23 +180,29 @@ func (w *Writer) answerSyncs(reply chan error) (closed bool) {
 }
 
 // flush writes every record accepted so far: the full spare, then cur,
-// swapped out, unless the Writer is closed (shutdown writes cur then).
+// swapped out, unless the Writer is closed (shutdown writes cur then). It
+// stops once the buffer that held cur when it began is written, whoever
+// swapped it out, so that a flush under load does not chase new records.
 func (w *Writer) flush() {
 	w.mu.Lock()
-	if w.spareState() == spareFull {
-		b := w.claimLocked()
-		w.mu.Unlock()
-		w.writeOut(b)
-		w.mu.Lock()
+	target := w.swaps.Load() + 1 // the swap that takes the present cur out
+	for {
+		switch {
+		case w.spareState() == spareFull:
+			// Callers may swap again while it is written: look again.
+			b := w.claimLocked()
+			w.mu.Unlock()
+			w.writeOut(b)
+			w.mu.Lock()
+		case w.written >= target, w.closed.Load(), w.swaps.Load() < target && w.cur.Load().offset() == 0:
+			// Written; or left to shutdown; or cur holds nothing and
+			// every buffer before it is written (the spare is free).
+			w.mu.Unlock()
+			return
+		default:
+			w.swapLocked(0)
+		}
 	}
-	if w.closed.Load() || w.cur.Load().offset() == 0 {
-		w.mu.Unlock()
-		return
-	}
-	w.swapLocked(0)
-	b := w.claimLocked()
-	w.mu.Unlock()
-	w.writeOut(b)
 }
 
 // shutdown writes what is left after Close sealed cur, syncs the sink,
@@ -271,6 +277,7 @@ func (w *Writer) writeOut(b *buffer) {
 	if b == w.spare {
 		w.setSpare(spareFree)
 	}
+	w.written = max(w.written, b.seq)
 	w.mu.Unlock()
 }
 
