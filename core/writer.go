@@ -286,7 +286,10 @@ func (w *Writer) dropped(n int) (int, error) {
 // sink writes of the buffers ahead of it.
 func (w *Writer) writeInLine(p []byte) (int, error) {
 	if w.onRunner() {
-		return w.writeReentrant(p)
+		// The sink, the error handler or a notice format, writing
+		// back: the writer goroutine cannot wait for itself, so the
+		// record takes the spare if it is free, or is dropped.
+		return w.writeOrDrop(p)
 	}
 	n := len(p)
 	w.mu.Lock()
@@ -321,14 +324,6 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 		return 0, err
 	}
 	return n, nil
-}
-
-// writeReentrant is writeInLine for a Write made by the sink, the error
-// handler or a notice format, on the writer goroutine: it cannot wait for
-// itself, so it takes the spare buffer if it is free, and otherwise drops
-// the record and counts it.
-func (w *Writer) writeReentrant(p []byte) (int, error) {
-	return w.writeOrDrop(p)
 }
 
 // swapLocked seals cur and makes the spare, which must be free, cur: a
