@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/asynclog/asynclog/bench"
 )
 
@@ -41,9 +43,7 @@ func BenchmarkOutputs(b *testing.B) {
 func open(b *testing.B, o *bench.Output, c bench.Case) bench.Logger {
 	b.Helper()
 	f, err := os.CreateTemp(b.TempDir(), "*.log")
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	b.Cleanup(func() { f.Close() })
 	l := o.Open(bench.FileSink.Writer(f), c)
 	b.ReportAllocs()
@@ -53,8 +53,6 @@ func open(b *testing.B, o *bench.Output, c bench.Case) bench.Logger {
 
 func closeLogger(b *testing.B, l bench.Logger) {
 	b.Helper()
-	if err := l.Close(); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, l.Close())
 	b.StopTimer()
 }

@@ -12,29 +12,19 @@ import (
 // The logrus group: a logrus.Logger with the JSONFormatter over each
 // output.
 func init() {
-	register(
-		&Output{
-			Group: "logrus", Name: "discard", Title: "io.Discard",
-			Discard: true, Cases: LoggerCases,
-			Open: func(_ io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(io.Discard), c, nop, nop) },
-		},
-		&Output{
-			Group: "logrus", Name: "file", Title: "*os.File",
-			Cases: LoggerCases,
-			Open:  func(w io.Writer, c Case) Logger { return newLogrus(newLogrusLogger(w), c, syncOf(w), nop) },
-		},
-		&Output{
-			Group: "logrus", Name: "logrusasync", Title: "logrusasync (Hook.Install)",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				l := newLogrusLogger(io.Discard)
-				h := logrusasync.NewHook(core.WithSink(w))
-				h.Install(l) // the logger's JSONFormatter moves to the hook
-				fl := newLogrus(l, c, h.Sync, h.Close)
-				fl.stats = h.Stats
-				return fl
-			},
-		},
+	register("logrus", LoggerCases,
+		&Output{Name: "discard", Title: "io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
+			return newLogrus(newLogrusLogger(io.Discard), c, nop, nop)
+		}},
+		&Output{Name: "file", Title: "*os.File", Open: func(w io.Writer, c Case) Logger {
+			return newLogrus(newLogrusLogger(w), c, syncOf(w), nop)
+		}},
+		&Output{Name: "logrusasync", Title: "logrusasync (Hook.Install)", Open: func(w io.Writer, c Case) Logger {
+			l := newLogrusLogger(io.Discard)
+			h := logrusasync.NewHook(core.WithSink(w))
+			h.Install(l) // the logger's JSONFormatter moves to the hook
+			return statsLogger{newLogrus(l, c, h.Sync, h.Close), h.Stats}
+		}},
 	)
 }
 

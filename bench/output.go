@@ -67,8 +67,7 @@ var record = func() []byte {
 // A Logger writes entries of one Case to one sink. Log is called from many
 // goroutines at once; Sync and Close may run concurrently with Log.
 type Logger interface {
-	// Log writes one entry.
-	Log()
+	Log() // writes one entry
 
 	// Sync flushes what was logged so far to the sink and makes it durable
 	// the way the output's users would: the output's own Sync where it has
@@ -84,41 +83,24 @@ type Logger interface {
 // An Output is one way of getting entries from a logger to a sink, such as
 // "zap over a BufferedWriteSyncer" or "zerolog over asynclog".
 type Output struct {
-	// Group is the logger ("zap", "zerolog", "logrus", "slog") or "core"
-	// for the writers compared without a logger.
-	Group string
+	Group string // the logger ("zap", "zerolog", "logrus", "slog"), or "core" for bare writers
+	Name  string // the output's name in its group and in benchmark names
+	Title string // the output's name in tables
 
-	// Name identifies the output in its group and in benchmark names.
-	Name string
-
-	// Title is the name shown in tables.
-	Title string
-
-	// Discard marks the outputs that ignore the sink and write to
-	// io.Discard (or nowhere): they measure formatting alone, the floor
-	// of their group.
+	// Discard marks the outputs that write nowhere: they measure
+	// formatting alone, the floor of their group.
 	Discard bool
 
-	// Lossy marks the outputs that drop entries by design when their
-	// sink falls behind. All others must deliver every entry.
+	// Lossy marks the outputs that drop entries by design when their sink
+	// falls behind. All others must deliver every entry.
 	Lossy bool
 
-	// Cases lists the cases the output supports.
-	Cases []Case
-
-	// Open makes a Logger that writes entries of case c to sink.
-	Open func(sink io.Writer, c Case) Logger
+	Cases []Case                              // the cases the output supports
+	Open  func(sink io.Writer, c Case) Logger // makes a Logger of case c writing to sink
 }
 
 // Supports reports whether o can log entries of case c.
-func (o *Output) Supports(c Case) bool {
-	for _, x := range o.Cases {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
+func (o *Output) Supports(c Case) bool { return slices.Contains(o.Cases, c) }
 
 // ID returns "group/name", the output's name in benchmarks and reports.
 func (o *Output) ID() string { return o.Group + "/" + o.Name }
@@ -128,8 +110,14 @@ var LoggerCases = []Case{Fields, Static}
 
 var registry []*Output
 
-// register adds outputs to the list returned by Outputs, in order.
-func register(outs ...*Output) { registry = append(registry, outs...) }
+// register adds the outputs of group, which support cases, to the list
+// returned by Outputs, in order.
+func register(group string, cases []Case, outs ...*Output) {
+	for _, o := range outs {
+		o.Group, o.Cases = group, cases
+		registry = append(registry, o)
+	}
+}
 
 // Outputs returns every output, grouped by logger, each group's outputs in
 // the order the tables show them: the io.Discard floor first.
@@ -146,38 +134,34 @@ var groups = []string{"zap", "zerolog", "logrus", "slog", "core"}
 // Groups returns the group names in the order of Outputs.
 func Groups() []string { return slices.Clone(groups) }
 
-// A StatsLogger is a Logger over asynclog: it also reports the counters
-// of its core.Writer.
-type StatsLogger interface {
-	Logger
-	Stats() core.Stats
+// Find returns the output whose ID is id, or nil.
+func Find(id string) *Output {
+	for _, o := range registry {
+		if o.ID() == id {
+			return o
+		}
+	}
+	return nil
 }
 
-// funcLogger is a Logger made of functions. stats is set for outputs over
-// asynclog; see CoreStats.
+// funcLogger is a Logger made of functions.
 type funcLogger struct {
-	log   func()
-	sync  func() error
-	close func() error
-	stats func() core.Stats
+	log         func()
+	sync, close func() error
 }
 
 func (l *funcLogger) Log()         { l.log() }
 func (l *funcLogger) Sync() error  { return l.sync() }
 func (l *funcLogger) Close() error { return l.close() }
 
-// coreStats returns the counters of the asynclog core under l, if any.
-func coreStats(l Logger) (core.Stats, bool) {
-	switch l := l.(type) {
-	case *funcLogger:
-		if l.stats != nil {
-			return l.stats(), true
-		}
-	case StatsLogger:
-		return l.Stats(), true
-	}
-	return core.Stats{}, false
+// statsLogger is a Logger over asynclog, which also reports the counters
+// of its core.Writer; Run keeps them in Result.Core.
+type statsLogger struct {
+	Logger
+	stats func() core.Stats
 }
+
+func (l statsLogger) Stats() core.Stats { return l.stats() }
 
 // syncOf returns w's Sync method, or a no-op if it has none.
 func syncOf(w io.Writer) func() error {

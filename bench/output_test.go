@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"strings"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestOutputs checks that every output writes every entry of every case it
@@ -20,9 +23,7 @@ func TestOutputs(t *testing.T) {
 			t.Run(o.ID()+"/"+string(c), func(t *testing.T) {
 				t.Parallel()
 				f, err := os.CreateTemp(t.TempDir(), "*.log")
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				defer f.Close()
 				l := o.Open(FileSink.Writer(f), c)
 				var wg sync.WaitGroup
@@ -34,24 +35,18 @@ func TestOutputs(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				if err := l.Sync(); err != nil {
-					t.Errorf("Sync: %v", err)
-				}
-				if err := l.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
+				assert.NoError(t, l.Sync(), "Sync")
+				assert.NoError(t, l.Close(), "Close")
 				data, err := os.ReadFile(f.Name())
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				lines := bytes.Count(data, []byte{'\n'})
 				switch {
-				case o.Discard && lines != 0:
-					t.Errorf("discarding output wrote %d lines", lines)
-				case !o.Discard && !o.Lossy && lines != goroutines*calls:
-					t.Errorf("got %d lines, want %d", lines, goroutines*calls)
-				case o.Lossy && lines > goroutines*calls:
-					t.Errorf("got %d lines, more than the %d logged", lines, goroutines*calls)
+				case o.Discard:
+					assert.Zero(t, lines, "a discarding output wrote lines")
+				case o.Lossy:
+					assert.LessOrEqual(t, lines, goroutines*calls, "more lines than entries logged")
+				default:
+					assert.Equal(t, goroutines*calls, lines, "lines in the file")
 				}
 				checkLines(t, data, c)
 			})
@@ -66,31 +61,28 @@ func checkLines(t *testing.T, data []byte, c Case) {
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Bytes()
 		if c == Record {
-			if !bytes.Equal(append(line, '\n'), record) {
-				t.Fatalf("line %d is not the record: %q", n, line)
-			}
+			require.Equal(t, string(record), string(line)+"\n", "line %d", n)
 			continue
 		}
 		var e map[string]any
-		if err := json.Unmarshal(line, &e); err != nil {
-			t.Fatalf("line %d: %v: %q", n, err, line)
-		}
+		require.NoError(t, json.Unmarshal(line, &e), "line %d: %s", n, line)
 		want := staticMessage
 		if c == Fields {
 			want = fieldsMessage
-			if e["request_id"] != fRequestID || e["status"] != float64(fStatus) ||
-				!strings.Contains(e["error"].(string), "connection reset") {
-				t.Fatalf("line %d lacks the fields: %s", n, line)
-			}
+			require.Equal(t, fRequestID, e["request_id"], "line %d: %s", n, line)
+			require.EqualValues(t, fStatus, e["status"], "line %d: %s", n, line)
+			require.Contains(t, e["error"], "connection reset", "line %d: %s", n, line)
 		}
-		if e["msg"] != want && e["message"] != want {
-			t.Fatalf("line %d lacks the message %q: %s", n, want, line)
+		msg := e["msg"]
+		if msg == nil {
+			msg = e["message"]
 		}
+		require.Equal(t, want, msg, "line %d: %s", n, line)
 	}
 }
 
 // TestRun checks the harness on each sink: every call counted and timed,
-// nothing lost by an output that must not lose, the heap sampled.
+// nothing lost by an output that must not lose, the CPU time read.
 func TestRun(t *testing.T) {
 	cfg := Config{Goroutines: 4, Calls: 500, Deadline: 200 * time.Millisecond, Dir: t.TempDir()}
 	for _, s := range []Sink{FileSink, SlowSink, FsyncSink} {
@@ -100,28 +92,46 @@ func TestRun(t *testing.T) {
 			}
 			t.Run(s.Name+"/"+o.ID(), func(t *testing.T) {
 				r, err := Run(o, Record, s, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r.Err != nil {
-					t.Errorf("output error: %v", r.Err)
-				}
-				if r.Calls <= 0 || r.Calls > int64(cfg.Goroutines*cfg.Calls) {
-					t.Errorf("Calls = %d", r.Calls)
-				}
-				if got := r.Latency.TotalCount(); got != r.Calls {
-					t.Errorf("histogram holds %d calls, want %d", got, r.Calls)
-				}
+				require.NoError(t, err)
+				assert.Empty(t, r.Err, "output error")
+				assert.Positive(t, r.Calls)
+				assert.LessOrEqual(t, r.Calls, int64(cfg.Goroutines*cfg.Calls))
+				assert.Equal(t, r.Calls, r.Latency.TotalCount(), "calls in the histogram")
 				switch {
-				case o.Discard && r.Lines != -1:
-					t.Errorf("Lines = %d for a discarding output", r.Lines)
-				case !o.Discard && !o.Lossy && r.Lost() != 0:
-					t.Errorf("lost %d of %d entries", r.Lost(), r.Calls)
+				case o.Discard:
+					assert.EqualValues(t, -1, r.Lines, "Lines of a discarding output")
+				case !o.Lossy:
+					assert.Zero(t, r.Lost(), "entries lost")
 				}
-				if r.Elapsed < r.CallTime || r.Throughput() <= 0 {
-					t.Errorf("Elapsed %v, CallTime %v", r.Elapsed, r.CallTime)
-				}
+				assert.GreaterOrEqual(t, r.Elapsed, r.CallTime)
+				assert.Positive(t, r.Throughput())
+				checkCPU(t, r)
 			})
 		}
 	}
+}
+
+// TestRunPaced checks that a paced run makes every call no earlier than
+// its schedule: from 2 goroutines at 1000 entries/s in all, each one's
+// calls are due 2 ms apart, the last 99 ms after the start.
+func TestRunPaced(t *testing.T) {
+	o := Find("core/core")
+	cfg := Config{Goroutines: 2, Calls: 50, Rate: 1000, Dir: t.TempDir()}
+	r, err := Run(o, Record, FileSink, cfg)
+	require.NoError(t, err)
+	assert.EqualValues(t, 100, r.Calls)
+	assert.Zero(t, r.Lost())
+	assert.EqualValues(t, 100, r.Latency.TotalCount())
+	assert.GreaterOrEqual(t, r.CallTime, 99*time.Millisecond, "the calls ran ahead of their schedule")
+	checkCPU(t, r)
+}
+
+// checkCPU checks the CPU time a run reports, where it can be read.
+func checkCPU(t *testing.T, r *Result) {
+	t.Helper()
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		assert.EqualValues(t, -1, r.CPU)
+		return
+	}
+	assert.Positive(t, r.CPU, "a run that logs uses CPU time")
 }

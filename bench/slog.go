@@ -11,27 +11,17 @@ import (
 // The slog group: slog.New(slog.NewJSONHandler(w, nil)) over each output.
 // Entries are logged with LogAttrs, slog's fastest form.
 func init() {
-	register(
-		&Output{
-			Group: "slog", Name: "discard", Title: "io.Discard",
-			Discard: true, Cases: LoggerCases,
-			Open: func(_ io.Writer, c Case) Logger { return newSlog(io.Discard, c, nop, nop) },
-		},
-		&Output{
-			Group: "slog", Name: "file", Title: "*os.File",
-			Cases: LoggerCases,
-			Open:  func(w io.Writer, c Case) Logger { return newSlog(w, c, syncOf(w), nop) },
-		},
-		&Output{
-			Group: "slog", Name: "core", Title: "core.Writer",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				cw := core.New(core.WithSink(w))
-				l := newSlog(cw, c, cw.Sync, cw.Close)
-				l.stats = cw.Stats
-				return l
-			},
-		},
+	register("slog", LoggerCases,
+		&Output{Name: "discard", Title: "io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
+			return newSlog(io.Discard, c, nop, nop)
+		}},
+		&Output{Name: "file", Title: "*os.File", Open: func(w io.Writer, c Case) Logger {
+			return newSlog(w, c, syncOf(w), nop)
+		}},
+		&Output{Name: "core", Title: "core.Writer", Open: func(w io.Writer, c Case) Logger {
+			cw := core.New(core.WithSink(w))
+			return statsLogger{newSlog(cw, c, cw.Sync, cw.Close), cw.Stats}
+		}},
 	)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/asynclog/asynclog/core"
 )
@@ -14,60 +15,40 @@ import (
 // The "core" group: the bare io.Writers, compared on case Record without a
 // logger in front.
 func init() {
-	register(
-		&Output{
-			Group: "core", Name: "floor", Title: "floor (atomic add, copy, atomic add)",
-			Discard: true, Cases: []Case{Record},
-			Open: func(io.Writer, Case) Logger { return newFloor() },
-		},
-		&Output{
-			Group: "core", Name: "core-discard", Title: "core.Writer → io.Discard",
-			Discard: true, Cases: []Case{Record},
-			Open: func(io.Writer, Case) Logger { return newCoreLogger(io.Discard, core.Block) },
-		},
-		&Output{
-			Group: "core", Name: "file", Title: "*os.File",
-			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger {
-				return &writerLogger{w: w, sync: syncOf(w), close: nop}
-			},
-		},
-		&Output{
-			Group: "core", Name: "mutex-bufio", Title: "mutex + bufio.Writer",
-			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger {
-				m := newMutexWriter(w)
-				return &writerLogger{w: m, sync: m.Sync, close: m.Flush}
-			},
-		},
-		&Output{
-			Group: "core", Name: "channel", Title: "channel writer",
-			Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger {
-				c := newChanWriter(w)
-				return &writerLogger{w: c, sync: c.Sync, close: c.Close}
-			},
-		},
-		&Output{
-			Group: "core", Name: "core", Title: "core.Writer (Block)",
-			Cases: []Case{Record},
-			Open:  func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Block) },
-		},
-		&Output{
-			Group: "core", Name: "core-drop", Title: "core.Writer (Drop)",
-			Lossy: true, Cases: []Case{Record},
-			Open: func(w io.Writer, _ Case) Logger { return newCoreLogger(w, core.Drop) },
-		},
+	register("core", []Case{Record},
+		&Output{Name: "floor", Title: "floor (atomic add, copy, header store)", Discard: true, Open: func(io.Writer, Case) Logger {
+			return newFloor()
+		}},
+		&Output{Name: "core-discard", Title: "core.Writer → io.Discard", Discard: true, Open: func(io.Writer, Case) Logger {
+			return newCoreLogger(io.Discard, core.Block)
+		}},
+		&Output{Name: "file", Title: "*os.File", Open: func(w io.Writer, _ Case) Logger {
+			return writerLogger(w, syncOf(w), nop)
+		}},
+		&Output{Name: "mutex-bufio", Title: "mutex + bufio.Writer", Open: func(w io.Writer, _ Case) Logger {
+			m := newMutexWriter(w)
+			return writerLogger(m, m.Sync, m.Flush)
+		}},
+		&Output{Name: "channel", Title: "channel writer", Open: func(w io.Writer, _ Case) Logger {
+			c := newChanWriter(w)
+			return writerLogger(c, c.Sync, c.Close)
+		}},
+		&Output{Name: "core", Title: "core.Writer (Block)", Open: func(w io.Writer, _ Case) Logger {
+			return newCoreLogger(w, core.Block)
+		}},
+		&Output{Name: "core-drop", Title: "core.Writer (Drop)", Lossy: true, Open: func(w io.Writer, _ Case) Logger {
+			return newCoreLogger(w, core.Drop)
+		}},
 	)
 }
 
 // floor is the least any buffered writer of asynclog's design can do per
-// record: one atomic add to reserve room, a copy, one atomic add to
-// release it. It writes into a ring that nothing reads.
+// record: one atomic add to reserve a frame (an 8-byte header and the
+// record), a copy, and an atomic store of the header to commit it. It
+// writes into a ring that nothing reads.
 type floor struct {
+	_       [64]byte
 	reserve atomic.Uint64
-	_       [56]byte
-	release atomic.Uint64
 	_       [56]byte
 	data    []byte
 }
@@ -77,13 +58,13 @@ type floor struct {
 // 512 KiB high-water mark), so that both keep the same bytes in cache.
 const floorSize = 1 << 20
 
-func newFloor() *floor { return &floor{data: make([]byte, floorSize+len(record))} }
+func newFloor() *floor { return &floor{data: make([]byte, floorSize+8+len(record))} }
 
 func (f *floor) Log() {
-	n := uint64(len(record))
+	n := uint64(8 + (len(record)+7)&^7)
 	start := (f.reserve.Add(n) - n) & (floorSize - 1)
-	copy(f.data[start:], record)
-	f.release.Add(1)
+	copy(f.data[start+8:], record)
+	(*atomic.Uint64)(unsafe.Pointer(&f.data[start])).Store(1<<31 | uint64(len(record)))
 }
 
 func (f *floor) Sync() error  { return nil }
@@ -104,24 +85,15 @@ func (l *coreLogger) Close() error { return l.w.Close() }
 // Stats returns the core.Writer's counters.
 func (l *coreLogger) Stats() core.Stats { return l.w.Stats() }
 
-// writerLogger writes case Record to any io.Writer.
-type writerLogger struct {
-	w     io.Writer
-	sync  func() error
-	close func() error
+// writerLogger writes case Record to w.
+func writerLogger(w io.Writer, sync, close func() error) Logger {
+	return &funcLogger{func() { w.Write(record) }, sync, close}
 }
 
-func (l *writerLogger) Log()         { l.w.Write(record) }
-func (l *writerLogger) Sync() error  { return l.sync() }
-func (l *writerLogger) Close() error { return l.close() }
-
-// chanSlots is the capacity of the channel writer's channel.
-const chanSlots = 1024
-
 // chanWriter is the asynchronous writer teams write by hand: Write copies
-// the record and sends the copy on a buffered channel, and one goroutine
-// writes each copy to the sink. Write blocks while the channel is full, so
-// nothing is lost. It must not be used after Close.
+// the record and sends the copy on a channel of 1024 slots, and one
+// goroutine writes each copy to the sink. Write blocks while the channel is
+// full, so nothing is lost. It must not be used after Close.
 type chanWriter struct {
 	ch   chan []byte
 	sink io.Writer
@@ -130,7 +102,7 @@ type chanWriter struct {
 }
 
 func newChanWriter(sink io.Writer) *chanWriter {
-	w := &chanWriter{ch: make(chan []byte, chanSlots), sink: sink, done: make(chan struct{})}
+	w := &chanWriter{ch: make(chan []byte, 1024), sink: sink, done: make(chan struct{})}
 	go w.run()
 	return w
 }

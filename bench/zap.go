@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -14,58 +16,34 @@ import (
 // The zap group: a zap.Logger with the production JSON encoder (no
 // sampling, no caller, so that every entry is written) over each output.
 func init() {
-	register(
-		&Output{
-			Group: "zap", Name: "discard", Title: "io.Discard",
-			Discard: true, Cases: LoggerCases,
-			Open: func(_ io.Writer, c Case) Logger {
-				return newZap(zapcore.AddSync(io.Discard), c, nop)
-			},
-		},
-		&Output{
-			Group: "zap", Name: "file", Title: "*os.File (zapcore.Lock)",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				// zap.Open and zap.NewProduction lock the file this way.
-				return newZap(zapcore.Lock(zapcore.AddSync(w)), c, nop)
-			},
-		},
-		&Output{
-			Group: "zap", Name: "buffered", Title: "BufferedWriteSyncer",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(w)} // 256 kB, 30 s
-				return newZap(ws, c, ws.Stop)
-			},
-		},
-		&Output{
-			Group: "zap", Name: "channel", Title: "channel writer",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				cw := newChanWriter(w)
-				return newZap(zapcore.AddSync(cw), c, cw.Close)
-			},
-		},
-		&Output{
-			Group: "zap", Name: "zapasync", Title: "zapasync",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				ws := zapasync.New(core.WithSink(w))
-				l := newZap(ws, c, ws.Close)
-				l.stats = ws.Stats
-				return l
-			},
-		},
-		&Output{
-			Group: "zap", Name: "zapasync-1mib", Title: "zapasync, 1 MiB buffers",
-			Cases: LoggerCases,
-			Open: func(w io.Writer, c Case) Logger {
-				ws := zapasync.New(core.WithSink(w), core.WithBufferSize(1<<20))
-				l := newZap(ws, c, ws.Close)
-				l.stats = ws.Stats
-				return l
-			},
-		},
+	register("zap", LoggerCases,
+		&Output{Name: "discard", Title: "io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
+			return newZap(zapcore.AddSync(io.Discard), c, nop)
+		}},
+		&Output{Name: "file", Title: "*os.File (zapcore.Lock)", Open: func(w io.Writer, c Case) Logger {
+			return newZap(zapcore.Lock(zapcore.AddSync(w)), c, nop) // as zap.Open and zap.NewProduction do
+		}},
+		&Output{Name: "buffered", Title: "BufferedWriteSyncer", Open: func(w io.Writer, c Case) Logger {
+			ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(w)} // 256 kB, 30 s
+			return newZap(ws, c, ws.Stop)
+		}},
+		&Output{Name: "channel", Title: "channel writer", Open: func(w io.Writer, c Case) Logger {
+			cw := newChanWriter(w)
+			return newZap(zapcore.AddSync(cw), c, cw.Close)
+		}},
+		&Output{Name: "zapasync", Title: "zapasync", Open: func(w io.Writer, c Case) Logger {
+			ws := zapasync.New(core.WithSink(w))
+			return statsLogger{newZap(ws, c, ws.Close), ws.Stats}
+		}},
+		&Output{Name: "zapasync-spool", Title: "zapasync with a spool", Open: func(w io.Writer, c Case) Logger {
+			dir, err := os.MkdirTemp("", "asynclog-bench")
+			if err != nil {
+				panic(err)
+			}
+			ws := zapasync.New(core.WithSink(w), core.WithSpool(filepath.Join(dir, "bench.spool")))
+			stop := func() error { return errors.Join(ws.Close(), os.RemoveAll(dir)) }
+			return statsLogger{newZap(ws, c, stop), ws.Stats}
+		}},
 	)
 }
 

@@ -69,6 +69,7 @@ type buffer struct {
 	// Written and read by the Writer under its mutex or by the owner of
 	// the sealed buffer.
 	epoch    uint64 // the global number of this epoch (see Writer.epoch)
+	seq      uint64 // the number of the swap that sealed it (see Writer.swaps)
 	sealedAt uint64 // the offset when the buffer was sealed
 	since    time.Time
 	meta     *spoolMeta // where the spool keeps this buffer's progress; nil in memory

@@ -103,10 +103,16 @@ func (w *Writer) hasWork() bool {
 func (w *Writer) cycle() time.Duration {
 	w.mu.Lock()
 	if w.spareState() == spareFull {
-		b := w.claimLocked()
-		w.mu.Unlock()
-		w.writeOut(b)
-		return 0
+		if w.spare.end() == 0 {
+			// Nothing in it (as the first swap of a Writer leaves it):
+			// free it and look on, without counting it as work.
+			w.freedLocked(w.spare)
+		} else {
+			b := w.claimLocked()
+			w.mu.Unlock()
+			w.writeOut(b)
+			return 0
+		}
 	}
 	if w.closed.Load() {
 		w.mu.Unlock()
@@ -180,23 +186,29 @@ func (w *Writer) answerSyncs(reply chan error) (closed bool) {
 }
 
 // flush writes every record accepted so far: the full spare, then cur,
-// swapped out, unless the Writer is closed (shutdown writes cur then).
+// swapped out, unless the Writer is closed (shutdown writes cur then). It
+// stops once the buffer that held cur when it began is written, whoever
+// swapped it out, so that a flush under load does not chase new records.
 func (w *Writer) flush() {
 	w.mu.Lock()
-	if w.spareState() == spareFull {
-		b := w.claimLocked()
-		w.mu.Unlock()
-		w.writeOut(b)
-		w.mu.Lock()
+	target := w.swaps.Load() + 1 // the swap that takes the present cur out
+	for {
+		switch {
+		case w.spareState() == spareFull:
+			// Callers may swap again while it is written: look again.
+			b := w.claimLocked()
+			w.mu.Unlock()
+			w.writeOut(b)
+			w.mu.Lock()
+		case w.written >= target, w.closed.Load(), w.swaps.Load() < target && w.cur.Load().offset() == 0:
+			// Written; or left to shutdown; or cur holds nothing and
+			// every buffer before it is written (the spare is free).
+			w.mu.Unlock()
+			return
+		default:
+			w.swapLocked(0)
+		}
 	}
-	if w.closed.Load() || w.cur.Load().offset() == 0 {
-		w.mu.Unlock()
-		return
-	}
-	w.swapLocked(0)
-	b := w.claimLocked()
-	w.mu.Unlock()
-	w.writeOut(b)
 }
 
 // shutdown writes what is left after Close sealed cur, syncs the sink,
@@ -268,10 +280,17 @@ func (w *Writer) writeOut(b *buffer) {
 	flushRun(off)
 
 	w.mu.Lock()
+	w.freedLocked(b)
+	w.mu.Unlock()
+}
+
+// freedLocked records that b has been written and, if it is the spare,
+// frees it for the next swap. mu must be held.
+func (w *Writer) freedLocked(b *buffer) {
 	if b == w.spare {
 		w.setSpare(spareFree)
 	}
-	w.mu.Unlock()
+	w.written = max(w.written, b.seq)
 }
 
 // sinkWrite writes p, which holds records whole records of b (nil for a

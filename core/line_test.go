@@ -170,7 +170,6 @@ func TestCloseRacingLongRecords(t *testing.T) {
 func TestDropAfterTwoSwapsFindsRoom(t *testing.T) {
 	var stick atomic.Bool
 	g := newGate()
-	t.Cleanup(g.open)
 	s := &recSink{write: func(p []byte) (int, error) {
 		if stick.Load() {
 			g.pass()
@@ -178,11 +177,14 @@ func TestDropAfterTwoSwapsFindsRoom(t *testing.T) {
 		return len(p), nil
 	}}
 	w := newWriter(t, WithSink(s), WithBufferSize(128), WithOverflow(Drop), withClock(newFakeClock()))
+	t.Cleanup(g.open) // before the Close registered by newWriter
 	warm := rec("warm", 10)
 	_, err := w.Write(warm)
 	require.NoError(t, err)
-	a := w.cur.Load() // the caller finds A full here, and is paused
 	s.waitForData(t, len(warm))
+	w.mu.Lock()
+	a := w.spare // A: the caller found it full, and is paused
+	w.mu.Unlock()
 
 	// A goes out and comes back: the next record passes the high-water
 	// mark of the buffer after A, which is swapped out for A and sticks

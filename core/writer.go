@@ -79,6 +79,7 @@ type Writer struct {
 	epoch    uint64    // the number of the latest epoch of either buffer
 	size     int       // the size of buffers allocated from now on; grows up to cfg.bufferSize
 	lastSwap time.Time // when cur was last swapped out
+	written  uint64    // the seq of the last buffer written (see buffer.seq)
 
 	// longestWait is the most swaps a caller in line has seen go by,
 	// counting the one that served it. The line bounds it (see
@@ -285,7 +286,10 @@ func (w *Writer) dropped(n int) (int, error) {
 // sink writes of the buffers ahead of it.
 func (w *Writer) writeInLine(p []byte) (int, error) {
 	if w.onRunner() {
-		return w.writeReentrant(p)
+		// The sink, the error handler or a notice format, writing
+		// back: the writer goroutine cannot wait for itself, so the
+		// record takes the spare if it is free, or is dropped.
+		return w.writeOrDrop(p)
 	}
 	n := len(p)
 	w.mu.Lock()
@@ -322,15 +326,9 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeReentrant is writeInLine for a Write made by the sink, the error
-// handler or a notice format, on the writer goroutine: it cannot wait for
-// itself, so it takes the spare buffer if it is free, and otherwise drops
-// the record and counts it.
-func (w *Writer) writeReentrant(p []byte) (int, error) {
-	return w.writeOrDrop(p)
-}
-
-// swapLocked seals cur and makes the spare, which must be free, cur. The
+// swapLocked seals cur and makes the spare, which must be free, cur: a
+// full spare would lose its records, and its callers still copying would
+// write into the next epoch. The
 // old cur becomes the spare, full, for the writer goroutine. need, if not
 // 0, is the length of a record the new buffer must be able to hold.
 //
@@ -347,6 +345,7 @@ func (w *Writer) writeReentrant(p []byte) (int, error) {
 func (w *Writer) swapLocked(need int) {
 	old := w.cur.Load()
 	old.seal()
+	old.seq = w.swaps.Load() + 1
 	next := w.spare
 	if w.spool == nil {
 		if old.sealedAt >= old.high && len(old.data) > 0 {

@@ -1,33 +1,39 @@
 // Command asynclog-bench runs the comparison suite of package bench and
-// reports it: the go-test benchmarks (cost per call, at several
-// GOMAXPROCS), then the latency harness (tail latency, throughput, loss and
-// peak heap under sustained load, on a file, a slow sink and a file synced
-// every 10 ms). It prints one table per logger, checks the targets, and
-// with -o writes everything to a Markdown file.
+// reports it: the go-test benchmarks (cost per call at GOMAXPROCS 1, 2 and
+// 4), then the latency harness (tail latency, throughput, loss and peak
+// heap under sustained load on a file, a slow sink and a file synced every
+// 10 ms, and zap at two steady rates with the CPU it takes). It prints one
+// table per logger and the targets, each met, missed or not measured.
 //
 // Run it from the bench module's directory:
 //
-//	go run ./cmd/asynclog-bench -o ../BENCHMARKS.md   # full run, about 10 minutes
-//	go run ./cmd/asynclog-bench -quick                # smoke run, under a minute
+//	go run ./cmd/asynclog-bench          # full run, about 10 minutes
+//	go run ./cmd/asynclog-bench -quick   # smoke run, under a minute
 //
-// BENCH_QUICK=1 in the environment means -quick. The raw go test output is
-// kept in the -raw file, for benchstat.
+// BENCH_QUICK=1 in the environment means -quick. A full run writes the
+// report to ../BENCHMARKS.md (-o) and keeps the raw go test output in
+// results/gobench.txt, for benchstat. A quick or partial (-groups) run
+// writes no file, but the report if -o is given.
 //
-// It exits with status 1 if an output that must not lose entries lost some,
-// or an output reported an error.
+// Targets that compare speeds or latencies are judged in full runs only:
+// a quick run makes too few calls for them to mean anything. A missed
+// target is reported, never a failure, since ratios measured on a shared
+// machine move from run to run. The exit status is
+//
+//	0  the run completed, no output that must not lose entries lost any,
+//	   and no output returned an error;
+//	1  an output that must not lose entries lost some, or an output
+//	   returned an error from Sync or Close (each printed as FAIL:);
+//	2  the suite could not run.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -37,42 +43,47 @@ import (
 
 // settings are the parameters of one run of the suite.
 type settings struct {
-	quick bool
-
-	// go test benchmarks
-	count     int
-	cpu       string
-	benchtime string
-	pkgDir    string
-
-	// latency harness
-	goroutines int
-	calls      int
-	deadline   time.Duration // for the page-cache file
-	slowLimit  time.Duration // for the slow and fsync sinks
-	rounds     int           // rounds of runs on the page-cache file
-
-	verbose bool
+	quick     bool
+	count     int           // go test passes over the groups
+	benchtime string        // go test -benchtime
+	calls     int           // calls per goroutine in the latency harness
+	deadline  time.Duration // bounds each run on the page-cache file
+	slowLimit time.Duration // bounds each run on the slow and fsync sinks
+	rounds    int           // rounds of runs on the page-cache file
+	paced     time.Duration // length of each paced run
 }
+
+var (
+	fullRun = settings{count: 6, benchtime: "100ms", calls: 200_000, deadline: time.Minute,
+		slowLimit: 1500 * time.Millisecond, rounds: 3, paced: 5 * time.Second}
+	quickRun = settings{quick: true, count: 1, benchtime: "200x", calls: 2000, deadline: 10 * time.Second,
+		slowLimit: 200 * time.Millisecond, rounds: 1, paced: 2 * time.Second}
+)
+
+// goroutines log at once in each latency run but the paced ones.
+const goroutines = 8
+
+// procs are the GOMAXPROCS values of the go test benchmarks.
+var procs = []int{1, 2, 4}
+
+// The paced runs: zap with 10 fields, from pacedGoroutines goroutines at
+// each of pacedRates entries per second in all, on the page-cache file,
+// through zapasync and the two outputs it is read against. They sample
+// the heap every 100 ms rather than every 1 ms, as they measure CPU time.
+var (
+	pacedOutputs = []string{"zap/file", zapBuffered, zapAsync}
+	pacedRates   = []int{20_000, 200_000}
+)
+
+const pacedGoroutines = 4
 
 func main() {
 	quickEnv := os.Getenv("BENCH_QUICK") != "" && os.Getenv("BENCH_QUICK") != "0"
 	var (
-		quick      = flag.Bool("quick", quickEnv, "short smoke run (also BENCH_QUICK=1)")
-		out        = flag.String("o", filepath.Join("..", "BENCHMARKS.md"), "write the report to this Markdown `file`; a quick or partial run writes it only if -o is given; \"\" for none")
-		raw        = flag.String("raw", filepath.Join("results", "gobench.txt"), "keep the raw go test output in this `file`")
-		groupsFlag = flag.String("groups", "", "comma-separated `groups` to run (default all: "+strings.Join(bench.Groups(), ",")+")")
-		skipBench  = flag.Bool("skip-gobench", false, "skip the go-test benchmarks")
-		skipLat    = flag.Bool("skip-latency", false, "skip the latency harness")
-		count      = flag.Int("count", 0, "go test -count (default 6, quick 1)")
-		cpu        = flag.String("cpu", "1,2,4", "go test -cpu")
-		benchtime  = flag.String("benchtime", "", "go test -benchtime (default 100ms, quick 200x)")
-		goroutines = flag.Int("goroutines", 8, "goroutines logging at once in the latency harness")
-		calls      = flag.Int("calls", 0, "calls per goroutine in the latency harness (default 200000, quick 2000)")
-		rounds     = flag.Int("rounds", 0, "rounds of latency runs on the page-cache file (default 3, quick 1)")
-		verbose    = flag.Bool("v", false, "show every go test result")
-		profileDir = flag.String("profiledir", "", "write a CPU and a mutex profile of each latency run into `dir`")
-		child      = flag.String("child", "", "internal: run one latency run described by this JSON and print its result")
+		quick  = flag.Bool("quick", quickEnv, "short smoke run (also BENCH_QUICK=1)")
+		out    = flag.String("o", filepath.Join("..", "BENCHMARKS.md"), "write the report to this Markdown `file`; a quick or partial run writes it only if -o is given")
+		groups = flag.String("groups", strings.Join(bench.Groups(), ","), "comma-separated `groups` to run")
+		child  = flag.String("child", "", "internal: make the latency run this JSON describes and print its result")
 	)
 	flag.Parse()
 	if *child != "" {
@@ -83,89 +94,41 @@ func main() {
 	}
 	given := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !given["o"] && (*quick || *groupsFlag != "" || *skipBench || *skipLat) {
-		*out = ""
+	file, raw := files(*quick || given["groups"], *out, given["o"])
+	s := fullRun
+	if *quick {
+		s = quickRun
 	}
-	if err := checkModuleDir(); err != nil {
-		fatalf("%v", err)
-	}
-
-	s := settings{
-		quick: *quick, count: 6, cpu: *cpu, benchtime: "100ms", pkgDir: ".",
-		goroutines: *goroutines, calls: 200_000,
-		deadline: 60 * time.Second, slowLimit: 1500 * time.Millisecond, rounds: 3,
-		verbose: *verbose,
-	}
-	if s.quick {
-		s.count, s.benchtime, s.calls, s.rounds = 1, "200x", 2000, 1
-		s.deadline, s.slowLimit = 10*time.Second, 200*time.Millisecond
-	}
-	if *count > 0 {
-		s.count = *count
-	}
-	if *benchtime != "" {
-		s.benchtime = *benchtime
-	}
-	if *calls > 0 {
-		s.calls = *calls
-	}
-	if *rounds > 0 {
-		s.rounds = *rounds
-	}
-	var groups []string
-	if *groupsFlag != "" {
-		groups = strings.Split(*groupsFlag, ",")
-		for _, g := range groups {
-			if !slices.Contains(bench.Groups(), g) {
-				fatalf("unknown group %q", g)
-			}
+	gs := strings.Split(*groups, ",")
+	for _, g := range gs {
+		if !slices.Contains(bench.Groups(), g) {
+			fatalf("unknown group %q", g)
 		}
 	}
-
+	if data, err := os.ReadFile("go.mod"); err != nil || !strings.HasPrefix(string(data), "module github.com/asynclog/asynclog/bench\n") {
+		fatalf("run me from the bench module's directory, bench/ in the repository")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
 	rep := &report{settings: s, env: environment(), started: time.Now()}
-	if !*skipBench {
-		if err := os.MkdirAll(filepath.Dir(*raw), 0o755); err != nil {
-			fatalf("%v", err)
-		}
-		f, err := os.Create(*raw)
-		if err != nil {
-			fatalf("%v", err)
-		}
-		rep.bench, err = goBench(ctx, s, groups, f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			fatalf("%v", err)
-		}
-		logf("go test output kept in %s (benchstat reads it)", *raw)
+	var err error
+	if rep.bench, err = goBench(ctx, s, gs, raw); err != nil {
+		fatalf("%v", err)
 	}
-	if !*skipLat {
-		rep.clock = clockOverhead()
-		if *profileDir != "" {
-			if err := os.MkdirAll(*profileDir, 0o755); err != nil {
-				fatalf("%v", err)
-			}
-		}
-		var err error
-		rep.latency, err = runLatency(ctx, s, groups, *profileDir)
-		if err != nil {
-			fatalf("%v", err)
-		}
+	if rep.latency, err = runLatency(ctx, s, gs); err != nil {
+		fatalf("%v", err)
 	}
 	rep.elapsed = time.Since(rep.started)
-	rep.env.loadEnd = loadAverage()
+	rep.env.load[1] = loadAverage()
 	rep.targets = evaluateTargets(rep)
 
 	rep.writeText(os.Stdout)
-	if *out != "" {
-		if err := rep.writeMarkdownFile(*out); err != nil {
+	if file != "" {
+		if err := rep.writeMarkdownFile(file); err != nil {
 			fatalf("%v", err)
 		}
-		logf("report written to %s", *out)
+		logf("report written to %s", file)
 	}
 	if problems := rep.problems(); len(problems) > 0 {
 		for _, p := range problems {
@@ -175,60 +138,69 @@ func main() {
 	}
 }
 
-// checkModuleDir checks that the current directory is the bench module's,
-// where go test finds the benchmarks and ../BENCHMARKS.md is the report.
-func checkModuleDir() error {
-	data, err := os.ReadFile("go.mod")
-	if err == nil && strings.HasPrefix(string(data), "module "+benchModule+"\n") {
-		return nil
+// files returns the files a run writes, "" for none: a full run writes the
+// report to out and keeps the raw go test output; a quick or partial run
+// writes only the report, and that only if -o was given.
+func files(partial bool, out string, outGiven bool) (report, raw string) {
+	switch {
+	case !partial:
+		return out, filepath.Join("results", "gobench.txt")
+	case outGiven:
+		return out, ""
 	}
-	return fmt.Errorf("run me from the directory of module %s (bench/ in the repository)", benchModule)
+	return "", ""
 }
 
-const benchModule = "github.com/asynclog/asynclog/bench"
-
-// latKey names one latency run.
+// latKey names the latency runs of one output, case, sink and rate.
 type latKey struct {
 	output string // group/name
 	c      bench.Case
 	sink   string
+	rate   int // entries per second of a paced run, 0 for flat out
 }
 
-// sinks are the latency harness's sinks, in the order they are run.
-var sinks = []bench.Sink{bench.FileSink, bench.SlowSink, bench.FsyncSink}
+// String describes the run, such as "zap/zapasync (fields, file sink)".
+func (k latKey) String() string {
+	s := fmt.Sprintf("%s (%s, %s sink", k.output, k.c, k.sink)
+	if k.rate > 0 {
+		s += fmt.Sprintf(", %d entries/s", k.rate)
+	}
+	return s + ")"
+}
 
 // runLatency runs the latency harness: every output and case on the
 // page-cache file, in s.rounds rounds over all of them so that a noisy
-// moment hits one round of many outputs rather than one output, then once
-// every output that writes somewhere on the slow and fsync sinks with its
-// main case (Fields, or Record for the core group).
-//
-// Each run is a process of its own (see runChild), so that every output
-// starts from the same heap and garbage collector state, and nothing one
-// output leaves behind (goroutines, memory it keeps) weighs on the next.
-// With profileDir, each run writes a CPU and a mutex profile there.
-func runLatency(ctx context.Context, s settings, groups []string, profileDir string) (map[latKey]*runs, error) {
-	type run struct {
-		o     *bench.Output
-		c     bench.Case
-		sink  bench.Sink
-		round int
+// moment hits one round of many outputs rather than one output; then
+// every output that writes somewhere, with its main case, on the slow and
+// fsync sinks; then the paced runs. Each run is a process of its own (see
+// runChild), so that every output starts from the same heap and collector
+// state and nothing an earlier output left behind weighs on it.
+func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*runs, error) {
+	var plan []childSpec
+	add := func(o *bench.Output, c bench.Case, sink bench.Sink, cfg bench.Config) {
+		if slices.Contains(groups, o.Group) {
+			plan = append(plan, childSpec{Output: o.ID(), Case: c, Sink: sink.Name, Config: cfg})
+		}
 	}
-	var plan []run
-	for round := 1; round <= s.rounds; round++ {
+	for range s.rounds {
 		for _, o := range bench.Outputs() {
-			if len(groups) == 0 || slices.Contains(groups, o.Group) {
-				for _, c := range o.Cases {
-					plan = append(plan, run{o, c, bench.FileSink, round})
-				}
+			for _, c := range o.Cases {
+				add(o, c, bench.FileSink, bench.Config{Goroutines: goroutines, Calls: s.calls, Deadline: s.deadline})
 			}
 		}
 	}
-	for _, sink := range sinks[1:] {
+	for _, sink := range bench.Sinks[1:] {
 		for _, o := range bench.Outputs() {
-			if (len(groups) == 0 || slices.Contains(groups, o.Group)) && !o.Discard {
-				plan = append(plan, run{o, mainCase(o), sink, 1})
+			if !o.Discard {
+				add(o, mainCase(o), sink, bench.Config{Goroutines: goroutines, Calls: s.calls, Deadline: s.slowLimit})
 			}
+		}
+	}
+	for _, rate := range pacedRates {
+		for _, id := range pacedOutputs {
+			add(bench.Find(id), bench.Fields, bench.FileSink, bench.Config{
+				Goroutines: pacedGoroutines, Calls: int(s.paced.Seconds()*float64(rate)) / pacedGoroutines,
+				Deadline: s.paced, Rate: float64(rate), HeapEvery: 100 * time.Millisecond})
 		}
 	}
 
@@ -237,44 +209,20 @@ func runLatency(ctx context.Context, s settings, groups []string, profileDir str
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-
 	results := make(map[latKey]*runs)
-	for i, p := range plan {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		spec := childSpec{
-			Output:     p.o.ID(),
-			Case:       p.c,
-			Sink:       p.sink.Name,
-			Goroutines: s.goroutines,
-			Calls:      s.calls,
-			Deadline:   s.deadline,
-			Dir:        dir,
-		}
-		if p.sink.Name != bench.FileSink.Name {
-			spec.Deadline = s.slowLimit
-		}
-		if profileDir != "" {
-			base := filepath.Join(profileDir, fmt.Sprintf("%s-%s-%s-%s-r%d",
-				p.o.Group, p.o.Name, p.c, p.sink.Name, p.round))
-			spec.CPUProfile, spec.MutexProfile = base+".cpu.prof", base+".mutex.prof"
-		}
+	for i, spec := range plan {
+		spec.Config.Dir = dir
 		r, err := runInChild(ctx, spec)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s on %s: %w", p.o.ID(), p.c, p.sink.Name, err)
+			return nil, err
 		}
-		k := latKey{p.o.ID(), p.c, p.sink.Name}
+		k := latKey{spec.Output, spec.Case, spec.Sink, int(spec.Config.Rate)}
 		if results[k] == nil {
 			results[k] = &runs{}
 		}
 		results[k].add(r)
-		one := &runs{}
-		one.add(r)
-		logf("[%d/%d] %-5s %-26s %-6s %9s/s  p50 %8s  p99.9 %8s  max %8s  lost %s",
-			i+1, len(plan), p.sink.Name, p.o.ID(), p.c,
-			fmtCount(r.Throughput()), fmtDur(r.Quantile(50)), fmtDur(r.Quantile(99.9)),
-			fmtDur(r.Max()), fmtLoss(one))
+		logf("[%d/%d] %-50s %9s/s  p50 %8s  p99.9 %8s  max %8s  lost %s", i+1, len(plan), k,
+			fmtCount(r.Throughput()), fmtDur(r.Quantile(50)), fmtDur(r.Quantile(99.9)), fmtDur(r.Max()), fmtLoss(r.Lost(), r.Calls))
 	}
 	return results, nil
 }
@@ -286,63 +234,6 @@ func mainCase(o *bench.Output) bench.Case {
 	}
 	return o.Cases[0]
 }
-
-// nopLogger does nothing; timing it measures the clock.
-type nopLogger struct{}
-
-func (nopLogger) Log()         {}
-func (nopLogger) Sync() error  { return nil }
-func (nopLogger) Close() error { return nil }
-
-// clockOverhead returns the median time the harness measures for a call
-// that does nothing: the cost of reading the clock, included in every
-// latency it reports.
-func clockOverhead() time.Duration {
-	o := &bench.Output{
-		Group: "clock", Name: "nop", Discard: true, Cases: []bench.Case{bench.Record},
-		Open: func(_ io.Writer, _ bench.Case) bench.Logger { return nopLogger{} },
-	}
-	r, err := bench.Run(o, bench.Record, bench.FileSink, bench.Config{Goroutines: 1, Calls: 100_000})
-	if err != nil {
-		fatalf("%v", err)
-	}
-	return r.Quantile(50)
-}
-
-// startProfiles starts the CPU and mutex profiles that have a file name and
-// returns the function that stops them and writes them.
-func startProfiles(cpuFile, mutexFile string) (stop func() error, err error) {
-	var cpu *os.File
-	if cpuFile != "" {
-		if cpu, err = os.Create(cpuFile); err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(cpu); err != nil {
-			cpu.Close()
-			return nil, err
-		}
-	}
-	if mutexFile != "" {
-		runtime.SetMutexProfileFraction(5)
-	}
-	return func() error {
-		var errs []error
-		if cpu != nil {
-			pprof.StopCPUProfile()
-			errs = append(errs, cpu.Close())
-		}
-		if mutexFile != "" {
-			f, err := os.Create(mutexFile)
-			if err != nil {
-				return err
-			}
-			errs = append(errs, pprof.Lookup("mutex").WriteTo(f, 0), f.Close())
-		}
-		return errors.Join(errs...)
-	}, nil
-}
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "asynclog-bench: "+format+"\n", args...)

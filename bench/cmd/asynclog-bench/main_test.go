@@ -5,6 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/asynclog/asynclog/bench"
 )
 
@@ -19,21 +23,18 @@ PASS
 `
 
 func TestParseBench(t *testing.T) {
-	stats, err := parseBench(strings.NewReader(sampleOutput))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(stats) != 2 {
-		t.Fatalf("got %d benchmarks, want 2: %v", len(stats), stats)
-	}
+	stats := parseBench(sampleOutput)
+	require.Len(t, stats, 2)
 	s := stats[benchKey{"zap/discard", bench.Fields, "serial", 1}]
-	if s == nil || s.runs != 3 || s.ns.Center != 996.7 || s.bytes.Center != 704 || s.allocs.Center != 1 {
-		t.Errorf("zap/discard: %+v", s)
-	}
+	require.NotNil(t, s)
+	assert.Equal(t, 3, s.runs)
+	assert.Equal(t, 996.7, s.ns)
+	assert.Equal(t, 1.0, s.allocs)
 	s = stats[benchKey{"core/floor", bench.Record, "parallel", 4}]
-	if s == nil || s.runs != 1 || s.ns.Center != 32.54 || s.allocs.Center != 0 {
-		t.Errorf("core/floor: %+v", s)
-	}
+	require.NotNil(t, s)
+	assert.Equal(t, 1, s.runs)
+	assert.Equal(t, 32.54, s.ns)
+	assert.Equal(t, 0.0, s.allocs)
 }
 
 func TestParseName(t *testing.T) {
@@ -42,15 +43,14 @@ func TestParseName(t *testing.T) {
 		want benchKey
 		ok   bool
 	}{
-		{"Outputs/zap/file/static/serial", benchKey{"zap/file", bench.Static, "serial", 1}, true},
-		{"Outputs/core/core-drop/record/parallel-2", benchKey{"core/core-drop", bench.Record, "parallel", 2}, true},
-		{"Outputs/zap/file/static", benchKey{}, false},
-		{"Other/a/b/c/d", benchKey{}, false},
+		{"BenchmarkOutputs/zap/file/static/serial", benchKey{"zap/file", bench.Static, "serial", 1}, true},
+		{"BenchmarkOutputs/core/core-drop/record/parallel-2", benchKey{"core/core-drop", bench.Record, "parallel", 2}, true},
+		{"BenchmarkOutputs/zap/file/static", benchKey{}, false},
+		{"BenchmarkOther/a/b/c/d", benchKey{}, false},
 	} {
-		got, ok := parseName(tc.name)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseName(%q) = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
-		}
+		got, ok := parseName([]string{tc.name, "100", "1", "ns/op"})
+		assert.Equal(t, tc.want, got, tc.name)
+		assert.Equal(t, tc.ok, ok, tc.name)
 	}
 }
 
@@ -63,12 +63,13 @@ func TestFormat(t *testing.T) {
 		{fmtCount(1_234_567), "1.23M"},
 		{fmtCount(980), "980"},
 		{fmtBytes(2 << 20), "2.00 MiB"},
-		{fmtRatio(0.954), "0.95×"},
+		{fmtBytes(960), "960 B"},
+		{fmtDur(0), "0 ns"},
+		{fmtRatio(0.9536), "0.954×"},
+		{fmtRatio(1.5), "1.5×"},
 		{fmtRatio(0.0016), "0.0016×"},
 	} {
-		if tc.got != tc.want {
-			t.Errorf("got %q, want %q", tc.got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.got)
 	}
 }
 
@@ -77,9 +78,151 @@ func TestTableText(t *testing.T) {
 	tb.add("a", "1")
 	tb.add("long name", "22")
 	var b strings.Builder
-	tb.text(&b)
-	want := "\nT\nname       µs\n---------  --\na           1\nlong name  22\n"
-	if b.String() != want {
-		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	tb.write(&b)
+	assert.Equal(t, "\n### T\n\n| name      |  µs |\n| --------- | --: |\n| a         |   1 |\n| long name |  22 |\n", b.String())
+}
+
+// fakeRun returns one latency run of output id: calls calls in elapsed,
+// each taking lat, lines of them in the file (-1 for a discarding output),
+// with the process busy half the time.
+func fakeRun(t *testing.T, id string, calls, lines int64, elapsed, lat time.Duration) *runs {
+	t.Helper()
+	h := hdrhistogram.New(1, int64(100*time.Second), 3)
+	require.NoError(t, h.RecordValues(int64(lat), calls))
+	o := bench.Find(id)
+	require.NotNil(t, o, id)
+	x := &runs{}
+	x.add(&bench.Result{Output: o, Calls: calls, Lines: lines, CallTime: elapsed, Elapsed: elapsed, Latency: h, CPU: elapsed / 2})
+	return x
+}
+
+// fakeReport is a report of made-up runs: zapasync meets its 10-field
+// targets and misses its static ones and the slow sink's maximum, a paced
+// zap→file run lost entries, the diode lost some as it may, and the core
+// allocates.
+func fakeReport(t *testing.T, quick bool) *report {
+	file := bench.FileSink.Name
+	const sec = time.Second
+	us := time.Microsecond
+	r := &report{settings: settings{quick: quick, paced: sec}, env: env{cores: 2}}
+	r.latency = map[latKey]*runs{
+		{zapDiscard, bench.Fields, file, 0}:                  fakeRun(t, zapDiscard, 1_000_000, -1, sec, 100*us),
+		{zapAsync, bench.Fields, file, 0}:                    fakeRun(t, zapAsync, 960_000, 960_000, sec, 150*us),
+		{zapDiscard, bench.Static, file, 0}:                  fakeRun(t, zapDiscard, 1_000_000, -1, sec, 10*us),
+		{zapAsync, bench.Static, file, 0}:                    fakeRun(t, zapAsync, 700_000, 700_000, sec, 30*us),
+		{zapAsync, bench.Fields, bench.SlowSink.Name, 0}:     fakeRun(t, zapAsync, 1000, 1000, sec, 60*time.Millisecond),
+		{"zap/file", bench.Fields, file, pacedRates[0]}:      fakeRun(t, "zap/file", 20_000, 19_995, sec, 3*us),
+		{zerologDiode, bench.Fields, file, 0}:                fakeRun(t, zerologDiode, 1000, 100, sec, us),
+		{zerologAsync, bench.Fields, file, 0}:                fakeRun(t, zerologAsync, 1000, 1000, sec, us),
+		{zerologAsync, bench.Fields, bench.SlowSink.Name, 0}: fakeRun(t, zerologAsync, 1000, 1000, sec, us),
 	}
+	r.bench = map[benchKey]*benchStat{
+		{zerologAsync, bench.Fields, "serial", 1}:        {ns: 500},
+		{zerologDiode, bench.Fields, "serial", 1}:        {ns: 900, allocs: 3},
+		{"core/core-discard", bench.Record, "serial", 1}: {ns: 20, allocs: 1},
+		{coreFloor, bench.Record, "serial", 1}:           {ns: 15},
+	}
+	r.targets = evaluateTargets(r)
+	return r
+}
+
+// statuses maps each target's name to its status.
+func statuses(r *report) map[string]string {
+	m := map[string]string{}
+	for _, tg := range r.targets {
+		m[tg.name] = tg.status(r.settings.quick)
+	}
+	return m
+}
+
+func TestTargetsFullRun(t *testing.T) {
+	r := fakeReport(t, false)
+	st := statuses(r)
+	assert.Equal(t, met, st["zap+zapasync entries/s ≥ 0.95× zap→io.Discard (10 fields)"])
+	assert.Equal(t, met, st["zap+zapasync p99.9 ≤ 2× zap→io.Discard's (10 fields)"])
+	assert.Equal(t, missed, st["zap+zapasync entries/s ≥ 0.75× zap→io.Discard (static)"])
+	assert.Equal(t, missed, st["zap+zapasync p99.9 ≤ 2× zap→io.Discard's (static)"])
+	assert.Equal(t, missed, st["zap+zapasync max latency ≤ 50 ms on the slow sink (10 fields)"])
+	assert.Equal(t, notMeasured, st["zap+zapasync p99.9 ≤ 1/20 of BufferedWriteSyncer's (10 fields)"])
+	assert.Equal(t, missed, st["0 entries lost by every output that must not lose (every run)"])
+	assert.Equal(t, met, st["zerolog+zerologasync entries/s ≥ diode (10 fields)"])
+	assert.Equal(t, met, st["zerolog+zerologasync 0 allocs/op where the diode allocates"])
+	assert.Equal(t, missed, st["core.Writer Write 0 allocs/op"])
+	assert.Equal(t, met, st["core.Writer serial Write ≤ 1.5× floor (P=1)"])
+	assert.Equal(t, notMeasured, st["core.Writer serial Write ≤ 1.5× floor (P=2)"])
+	assert.Len(t, r.targetTable().rows, len(r.targets), "a full run lists every target")
+
+	assert.Equal(t, "Targets: 5 met, 5 missed, 13 not measured. A missed target is not a failure.", r.targetSummary())
+}
+
+func TestTargetsQuickRun(t *testing.T) {
+	r := fakeReport(t, true)
+	st := statuses(r)
+	for _, tg := range r.targets {
+		if tg.speed {
+			assert.Equal(t, notJudged, st[tg.name], tg.name)
+		}
+	}
+	assert.Equal(t, missed, st["0 entries lost by every output that must not lose (every run)"])
+	assert.Equal(t, met, st["zerolog+zerologasync 0 allocs/op where the diode allocates"])
+	assert.Equal(t, missed, st["core.Writer Write 0 allocs/op"])
+
+	rows := r.targetTable().rows
+	assert.Len(t, rows, 3, "a quick run lists the targets it judges")
+	for _, row := range rows {
+		assert.NotEqual(t, notJudged, row[2], row[0])
+	}
+	assert.Equal(t, "Targets: 1 met, 2 missed, 0 not measured; 20 that compare speeds or latencies are judged in full runs only. A missed target is not a failure.", r.targetSummary())
+}
+
+func TestProblems(t *testing.T) {
+	r := fakeReport(t, true)
+	assert.Equal(t, []string{"zap/file (fields, file sink, 20000 entries/s) lost 5 of 20000 entries"}, r.problems(),
+		"the diode may lose entries; zap→file may not")
+}
+
+func TestPacedTable(t *testing.T) {
+	tb := fakeReport(t, true).pacedTable()
+	require.Len(t, tb.rows, 1)
+	assert.Equal(t, []string{"20.0k/s", "*os.File (zapcore.Lock)", "20.0k", "3.00 µs", "3.00 µs", "3.00 µs", "0.500", "5 (0.0%)"}, tb.rows[0])
+}
+
+func TestFiles(t *testing.T) {
+	for _, tc := range []struct {
+		partial, given bool
+		report, raw    string
+	}{
+		{false, false, "../BENCHMARKS.md", "results/gobench.txt"},
+		{false, true, "../BENCHMARKS.md", "results/gobench.txt"},
+		{true, false, "", ""},
+		{true, true, "../BENCHMARKS.md", ""},
+	} {
+		report, raw := files(tc.partial, "../BENCHMARKS.md", tc.given)
+		assert.Equal(t, tc.report, report, "partial %v, -o given %v", tc.partial, tc.given)
+		assert.Equal(t, tc.raw, raw, "partial %v, -o given %v", tc.partial, tc.given)
+	}
+}
+
+// TestRunsMerge checks how rounds add up: calls, lines and CPU time
+// summed, the median round's throughput, latencies of every call.
+func TestRunsMerge(t *testing.T) {
+	const sec = time.Second
+	x := fakeRun(t, zapAsync, 1000, 1000, sec, time.Microsecond)
+	for _, r := range []*runs{
+		fakeRun(t, zapAsync, 3000, 2990, sec, time.Millisecond),
+		fakeRun(t, zapAsync, 2000, 2000, sec, time.Microsecond),
+	} {
+		x.add(&r.Result)
+	}
+	assert.Equal(t, 3, x.rounds)
+	assert.EqualValues(t, 6000, x.Calls)
+	assert.EqualValues(t, 10, x.Lost())
+	assert.Equal(t, 2000.0, x.Throughput(), "the median round's")
+	assert.InEpsilon(t, float64(time.Millisecond), float64(x.Max()), 0.001, "3 significant digits")
+	assert.EqualValues(t, 6000, x.Latency.TotalCount())
+	assert.InDelta(t, 0.5, x.CPUPerSecond(), 1e-9)
+
+	d := fakeRun(t, zapDiscard, 1000, -1, sec, time.Microsecond)
+	d.add(&fakeRun(t, zapDiscard, 1000, -1, sec, time.Microsecond).Result)
+	assert.EqualValues(t, -1, d.Lost(), "a discarding output loses nothing it could count")
 }

@@ -1,121 +1,66 @@
 package main
 
 import (
-	"slices"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/asynclog/asynclog/bench"
 	"github.com/asynclog/asynclog/core"
 )
 
-// runs are the latency runs of one output, case and sink, repeated in
-// rounds, and summarized: throughput is the median of the rounds, latency
-// quantiles are over every call of every round, loss is the total.
+// runs are the latency runs of one output, case, sink and rate, repeated
+// in rounds, merged into one Result: counts, times and latencies added up,
+// the highest peak heap, the first error. Throughput is the median of the
+// rounds'.
 type runs struct {
-	rs     []*bench.Result
-	merged *hdrhistogram.Histogram
+	bench.Result
+	rounds      int
+	throughputs []float64
 }
 
 func (x *runs) add(r *bench.Result) {
-	if x.merged == nil {
-		x.merged = hdrhistogram.New(r.Latency.LowestTrackableValue(), r.Latency.HighestTrackableValue(),
-			int(r.Latency.SignificantFigures()))
+	if x.rounds == 0 {
+		x.Output, x.Latency = r.Output, bench.NewHistogram()
 	}
-	x.merged.Merge(r.Latency)
-	x.rs = append(x.rs, r)
-}
-
-// Output returns the output that was run.
-func (x *runs) Output() *bench.Output { return x.rs[0].Output }
-
-// Calls returns the entries logged in all rounds.
-func (x *runs) Calls() int64 {
-	var n int64
-	for _, r := range x.rs {
-		n += r.Calls
+	x.rounds++
+	x.throughputs = append(x.throughputs, r.Throughput())
+	x.Latency.Merge(r.Latency)
+	x.Calls, x.Elapsed, x.GCs = x.Calls+r.Calls, x.Elapsed+r.Elapsed, x.GCs+r.GCs
+	x.PeakHeap = max(x.PeakHeap, r.PeakHeap)
+	x.Lines = addKnown(x.Lines, r.Lines)
+	x.CPU = addKnown(x.CPU, r.CPU)
+	if x.Err == "" {
+		x.Err = r.Err
 	}
-	return n
-}
-
-// Lost returns the entries lost in all rounds, or -1 for an output that
-// discards.
-func (x *runs) Lost() int64 {
-	var n int64
-	for _, r := range x.rs {
-		if r.Lost() < 0 {
-			return -1
+	if r.Core != nil {
+		if x.Core == nil {
+			x.Core = &core.Stats{BufferSize: r.Core.BufferSize}
 		}
-		n += r.Lost()
+		x.Core.Flushes += r.Core.Flushes
+		x.Core.Waits += r.Core.Waits
+		x.Core.WrittenBytes += r.Core.WrittenBytes
+		x.Core.DroppedRecords += r.Core.DroppedRecords
 	}
-	return n
+}
+
+// addKnown adds a and b, which are -1 if unknown.
+func addKnown[T int64 | time.Duration](a, b T) T {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return a + b
 }
 
 // Throughput returns the median of the rounds' entries per second.
-func (x *runs) Throughput() float64 {
-	t := make([]float64, len(x.rs))
-	for i, r := range x.rs {
-		t[i] = r.Throughput()
-	}
-	slices.Sort(t)
-	if n := len(t); n%2 == 0 {
-		return (t[n/2-1] + t[n/2]) / 2
-	}
-	return t[len(t)/2]
-}
+func (x *runs) Throughput() float64 { return median(x.throughputs) }
 
-// Quantile returns the latency at quantile q (0 to 100) over all calls.
-func (x *runs) Quantile(q float64) time.Duration {
-	return time.Duration(x.merged.ValueAtQuantile(q))
-}
+// GCsPerRound returns the garbage collections per round, on average.
+func (x *runs) GCsPerRound() float64 { return float64(x.GCs) / float64(x.rounds) }
 
-// Max returns the longest call of all rounds.
-func (x *runs) Max() time.Duration { return time.Duration(x.merged.Max()) }
-
-// PeakHeap returns the highest peak heap of the rounds.
-func (x *runs) PeakHeap() int64 {
-	var p int64
-	for _, r := range x.rs {
-		p = max(p, r.PeakHeap)
+// CPUPerSecond returns the CPU seconds the process used per second of the
+// rounds, or -1 if they could not be read.
+func (x *runs) CPUPerSecond() float64 {
+	if x.CPU < 0 {
+		return -1
 	}
-	return p
-}
-
-// GCs returns the garbage collections per round, on average.
-func (x *runs) GCs() float64 {
-	var n uint64
-	for _, r := range x.rs {
-		n += r.GCs
-	}
-	return float64(n) / float64(len(x.rs))
-}
-
-// Core returns the asynclog counters summed over the rounds, or nil.
-func (x *runs) Core() *core.Stats {
-	var s *core.Stats
-	for _, r := range x.rs {
-		if r.Core == nil {
-			continue
-		}
-		if s == nil {
-			s = &core.Stats{BufferSize: r.Core.BufferSize}
-		}
-		s.Records += r.Core.Records
-		s.WrittenBytes += r.Core.WrittenBytes
-		s.DroppedRecords += r.Core.DroppedRecords
-		s.Flushes += r.Core.Flushes
-		s.Waits += r.Core.Waits
-	}
-	return s
-}
-
-// Err returns the first error of the rounds.
-func (x *runs) Err() error {
-	for _, r := range x.rs {
-		if r.Err != nil {
-			return r.Err
-		}
-	}
-	return nil
+	return x.CPU.Seconds() / x.Elapsed.Seconds()
 }

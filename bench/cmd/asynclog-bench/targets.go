@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/asynclog/asynclog/bench"
@@ -13,250 +14,180 @@ type target struct {
 	name     string
 	measured string
 	met      *bool // nil if it could not be measured
+	speed    bool  // compares speeds or latencies: judged in full runs only
 }
 
 func verdict(ok bool) *bool { return &ok }
 
+// Target statuses.
+const (
+	met         = "met"
+	missed      = "MISSED"
+	notMeasured = "not measured"
+	notJudged   = "not judged"
+)
+
+// status says whether t was met, or why it is not judged.
+func (t target) status(quick bool) string {
+	switch {
+	case t.speed && quick:
+		return notJudged
+	case t.met == nil:
+		return notMeasured
+	case *t.met:
+		return met
+	}
+	return missed
+}
+
 // Output IDs the targets refer to.
 const (
-	zapDiscard      = "zap/discard"
-	zapBuffered     = "zap/buffered"
-	zapAsync        = "zap/zapasync"
-	zerologDiode    = "zerolog/diode"
-	zerologAsync    = "zerolog/zerologasync"
-	logrusFile      = "logrus/file"
-	logrusAsync     = "logrus/logrusasync"
-	coreFloor       = "core/floor"
-	coreDiscard     = "core/core-discard"
-	coreBlock       = "core/core"
-	coreDrop        = "core/core-drop"
-	fileSink        = "file"
-	notMeasuredText = "not measured: output or run missing"
+	zapDiscard   = "zap/discard"
+	zapBuffered  = "zap/buffered"
+	zapAsync     = "zap/zapasync"
+	zapSpool     = "zap/zapasync-spool"
+	zerologDiode = "zerolog/diode"
+	zerologAsync = "zerolog/zerologasync"
+	logrusFile   = "logrus/file"
+	logrusAsync  = "logrus/logrusasync"
+	coreFloor    = "core/floor"
 )
+
+const notMeasuredText = "not measured: output or run missing"
 
 // evaluateTargets checks every target on the results of r.
 func evaluateTargets(r *report) []target {
 	var ts []target
 	add := func(t target) { ts = append(ts, t) }
+	speed := func(t target) { t.speed = true; add(t) }
+	for _, x := range []struct {
+		c    bench.Case
+		want float64
+	}{{bench.Fields, 0.95}, {bench.Static, 0.75}} {
+		cs := caseTitles[x.c]
+		speed(ratio(fmt.Sprintf("zap+zapasync entries/s ≥ %v× zap→io.Discard (%s)", x.want, cs),
+			r.throughput(zapAsync, x.c), r.throughput(zapDiscard, x.c), perSecond, x.want, true))
+		speed(ratio("zap+zapasync p99.9 ≤ 2× zap→io.Discard's ("+cs+")",
+			r.p999(zapAsync, x.c), r.p999(zapDiscard, x.c), fmtNs, 2, false))
+		speed(ratio("zap+zapasync p99.9 ≤ 1/20 of BufferedWriteSyncer's ("+cs+")",
+			r.p999(zapAsync, x.c), r.p999(zapBuffered, x.c), fmtNs, 1.0/20, false))
+	}
+	speed(r.maxLatency("zap+zapasync max latency ≤ 50 ms on the slow sink (10 fields)", zapAsync, bench.Fields, bench.SlowSink.Name, 50*time.Millisecond))
+	speed(ratio("zapasync with a spool entries/s ≥ 0.9× without (10 fields)",
+		r.throughput(zapSpool, bench.Fields), r.throughput(zapAsync, bench.Fields), perSecond, 0.9, true))
+	speed(ratio("zapasync with a spool p99.9 ≤ 2× without (10 fields)",
+		r.p999(zapSpool, bench.Fields), r.p999(zapAsync, bench.Fields), fmtNs, 2, false))
+	add(r.noLoss())
+	for _, c := range bench.LoggerCases {
+		speed(ratio("zerolog+zerologasync entries/s ≥ diode ("+caseTitles[c]+")",
+			r.throughput(zerologAsync, c), r.throughput(zerologDiode, c), perSecond, 1, true))
+	}
+	add(r.zeroAllocs("zerolog+zerologasync 0 allocs/op where the diode allocates", []string{zerologAsync}, zerologDiode))
 	for _, c := range bench.LoggerCases {
 		cs := caseTitles[c]
-		add(r.throughputRatio("zap+zapasync entries/s ≥ 0.9× zap→io.Discard ("+cs+")", zapAsync, zapDiscard, c, 0.9))
-		add(r.throughputRatio("zap+zapasync entries/s ≥ 1.3× BufferedWriteSyncer ("+cs+")", zapAsync, zapBuffered, c, 1.3))
-		add(r.tailRatio("zap+zapasync p99.9 ≤ 2× zap→io.Discard's ("+cs+")", zapAsync, zapDiscard, c, 2))
-		add(r.tailRatio("zap+zapasync p99.9 ≤ 1/20 of BufferedWriteSyncer's ("+cs+")", zapAsync, zapBuffered, c, 1.0/20))
-	}
-	add(r.noLoss("zap+zapasync loses 0 entries (every sink and case)", zapAsync))
-	for _, c := range bench.LoggerCases {
-		add(r.throughputRatio("zerolog+zerologasync entries/s ≥ diode ("+caseTitles[c]+")", zerologAsync, zerologDiode, c, 1))
-	}
-	add(r.zeroAllocsWhere("zerolog+zerologasync 0 allocs/op where the diode allocates", zerologAsync, zerologDiode))
-	add(r.noLossWhereDiodeLoses())
-	for _, c := range bench.LoggerCases {
-		add(r.throughputRatio("logrus+logrusasync parallel entries/s ≥ 2× logrus→file ("+caseTitles[c]+", harness)", logrusAsync, logrusFile, c, 2))
-		for _, p := range r.procs() {
-			if p > 1 {
-				add(r.parallelRatio(fmt.Sprintf("logrus+logrusasync parallel throughput ≥ 2× logrus→file (%s, go test P=%d)", caseTitles[c], p), logrusAsync, logrusFile, c, p, 2))
-			}
+		speed(ratio("logrus+logrusasync parallel entries/s ≥ 2× logrus→file ("+cs+", harness)",
+			r.throughput(logrusAsync, c), r.throughput(logrusFile, c), perSecond, 2, true))
+		for _, p := range procs[1:] {
+			speed(ratio(fmt.Sprintf("logrus+logrusasync parallel throughput ≥ 2× logrus→file (%s, go test P=%d)", cs, p),
+				1e9/r.ns(logrusAsync, c, "parallel", p), 1e9/r.ns(logrusFile, c, "parallel", p), perSecond, 2, true))
 		}
 	}
-	add(r.zeroAllocs("core.Writer Write 0 allocs/op", coreDiscard, coreBlock, coreDrop))
-	for _, p := range r.procs() {
-		add(r.serialRatio(fmt.Sprintf("core.Writer serial Write ≤ 1.5× floor (P=%d)", p), coreDiscard, coreFloor, bench.Record, p, 1.5))
+	add(r.zeroAllocs("core.Writer Write 0 allocs/op", []string{"core/core-discard", "core/core", "core/core-drop"}, ""))
+	for _, p := range procs {
+		speed(ratio(fmt.Sprintf("core.Writer serial Write ≤ 1.5× floor (P=%d)", p),
+			r.ns("core/core-discard", bench.Record, "serial", p), r.ns(coreFloor, bench.Record, "serial", p), fmtNs, 1.5, false))
 	}
 	return ts
 }
 
-// throughputRatio checks entries/s of a ≥ want × entries/s of b on the file.
-func (r *report) throughputRatio(name, a, b string, c bench.Case, want float64) target {
-	ra, rb := r.lat(a, c, fileSink), r.lat(b, c, fileSink)
-	if ra == nil || rb == nil {
+// ratio checks a/b ≥ want, or a/b ≤ want if not atLeast. A NaN value means
+// not measured; format shows a and b.
+func ratio(name string, a, b float64, format func(float64) string, want float64, atLeast bool) target {
+	x := a / b
+	if math.IsNaN(x) {
 		return target{name: name, measured: notMeasuredText}
 	}
-	x := ra.Throughput() / rb.Throughput()
-	return target{name, fmt.Sprintf("%s/s vs %s/s: %s", fmtCount(ra.Throughput()), fmtCount(rb.Throughput()), fmtRatio3(x)), verdict(x >= want)}
+	ok := x <= want
+	if atLeast {
+		ok = x >= want
+	}
+	return target{name: name, measured: fmt.Sprintf("%s vs %s: %s", format(a), format(b), fmtRatio(x)), met: verdict(ok)}
 }
 
-// tailRatio checks p99.9 of a ≤ want × p99.9 of b on the file.
-func (r *report) tailRatio(name, a, b string, c bench.Case, want float64) target {
-	ra, rb := r.lat(a, c, fileSink), r.lat(b, c, fileSink)
-	if ra == nil || rb == nil {
+func perSecond(x float64) string { return fmtCount(x) + "/s" }
+
+// throughput returns the entries/s of an output on the page-cache file,
+// or NaN.
+func (r *report) throughput(id string, c bench.Case) float64 {
+	if res := r.lat(id, c, bench.FileSink.Name); res != nil {
+		return res.Throughput()
+	}
+	return math.NaN()
+}
+
+// p999 returns the p99.9 latency in ns of an output on the page-cache
+// file, or NaN.
+func (r *report) p999(id string, c bench.Case) float64 {
+	if res := r.lat(id, c, bench.FileSink.Name); res != nil {
+		return float64(res.Quantile(99.9))
+	}
+	return math.NaN()
+}
+
+// ns returns the median ns/op of a go test benchmark, or NaN.
+func (r *report) ns(id string, c bench.Case, mode string, p int) float64 {
+	if s := r.stat(id, c, mode, p); s != nil {
+		return s.ns
+	}
+	return math.NaN()
+}
+
+// maxLatency checks that no call of output id took longer than limit on
+// sink.
+func (r *report) maxLatency(name, id string, c bench.Case, sink string, limit time.Duration) target {
+	res := r.lat(id, c, sink)
+	if res == nil {
 		return target{name: name, measured: notMeasuredText}
 	}
-	qa, qb := ra.Quantile(99.9), rb.Quantile(99.9)
-	x := float64(qa) / float64(qb)
-	return target{name, fmt.Sprintf("%s vs %s: %s", fmtDur(qa), fmtDur(qb), fmtRatio3(x)), verdict(x <= want)}
+	return target{name: name, measured: fmt.Sprintf("max %s over %d calls", fmtDur(res.Max()), res.Calls), met: verdict(res.Max() <= limit)}
 }
 
-// noLoss checks that output id lost nothing in any latency run.
-func (r *report) noLoss(name, id string) target {
-	var calls, lost int64
-	runs := 0
-	for k, res := range r.latency {
-		if k.output == id {
-			runs += len(res.rs)
-			calls += res.Calls()
-			lost += res.Lost()
+// noLoss checks that no output that must not lose entries lost any, in any
+// latency run.
+func (r *report) noLoss() target {
+	name := "0 entries lost by every output that must not lose (every run)"
+	var calls, lost, n int64
+	for _, res := range r.latency {
+		if o := res.Output; !o.Discard && !o.Lossy {
+			n, calls, lost = n+int64(res.rounds), calls+res.Calls, lost+res.Lost()
 		}
 	}
-	if runs == 0 {
+	if n == 0 {
 		return target{name: name, measured: notMeasuredText}
 	}
-	return target{name, fmt.Sprintf("%d of %d entries lost in %d runs", lost, calls, runs), verdict(lost == 0)}
+	return target{name: name, measured: fmt.Sprintf("%d of %d entries lost in %d runs", lost, calls, n), met: verdict(lost == 0)}
 }
 
-// noLossWhereDiodeLoses checks that zerologasync lost nothing on every sink,
-// and shows what the diode lost on the same sinks.
-func (r *report) noLossWhereDiodeLoses() target {
-	name := "zerolog+zerologasync loses 0 entries where the diode loses most"
-	var parts []string
-	ok, any, most := true, false, false
-	for _, s := range sinks {
-		d, a := r.lat(zerologDiode, bench.Fields, s.Name), r.lat(zerologAsync, bench.Fields, s.Name)
-		if d == nil || a == nil {
-			continue
-		}
-		any = true
-		dl := float64(d.Lost()) / float64(d.Calls())
-		most = most || dl > 0.5
-		ok = ok && a.Lost() == 0
-		parts = append(parts, fmt.Sprintf("%s: diode lost %.1f%%, zerologasync %d", s.Name, 100*dl, a.Lost()))
-	}
-	if !any {
-		return target{name: name, measured: notMeasuredText}
-	}
-	if !most {
-		parts = append(parts, "(the diode never lost most)")
-	}
-	return target{name, strings.Join(parts, "; "), verdict(ok)}
-}
-
-// zeroAllocs checks that every go test benchmark of the outputs ids reports
-// 0 allocs/op.
-func (r *report) zeroAllocs(name string, ids ...string) target {
-	n, worst := 0, 0.0
+// zeroAllocs checks that the go test benchmarks of outputs ids report 0
+// allocs/op, those where output where allocates if where is not "".
+func (r *report) zeroAllocs(name string, ids []string, where string) target {
+	n, worst, worstWhere := 0, 0.0, 0.0
 	for k, s := range r.bench {
-		for _, id := range ids {
-			if k.output == id {
-				n++
-				worst = max(worst, s.allocs.Center)
+		kw := k
+		kw.output = where
+		if sw := r.bench[kw]; slices.Contains(ids, k.output) && (where == "" || sw != nil && sw.allocs > 0) {
+			n, worst = n+1, max(worst, s.allocs)
+			if sw != nil {
+				worstWhere = max(worstWhere, sw.allocs)
 			}
 		}
 	}
 	if n == 0 {
 		return target{name: name, measured: notMeasuredText}
 	}
-	return target{name, fmt.Sprintf("at most %v allocs/op in %d benchmarks", worst, n), verdict(worst == 0)}
-}
-
-// zeroAllocsWhere checks that output a makes no allocation in every
-// benchmark where output b makes some.
-func (r *report) zeroAllocsWhere(name, a, b string) target {
-	n, worstA, worstB := 0, 0.0, 0.0
-	for k, sb := range r.bench {
-		if k.output != b || sb.allocs.Center == 0 {
-			continue
-		}
-		ka := k
-		ka.output = a
-		if sa := r.bench[ka]; sa != nil {
-			n++
-			worstA = max(worstA, sa.allocs.Center)
-			worstB = max(worstB, sb.allocs.Center)
-		}
+	measured := fmt.Sprintf("at most %v allocs/op in %d benchmarks", worst, n)
+	if where != "" {
+		measured += fmt.Sprintf(", where %s makes up to %v", where, worstWhere)
 	}
-	if n == 0 {
-		return target{name: name, measured: notMeasuredText}
-	}
-	return target{name, fmt.Sprintf("diode up to %v allocs/op, zerologasync up to %v, in %d benchmarks", worstB, worstA, n), verdict(worstA == 0)}
-}
-
-// parallelRatio checks that the parallel throughput of a, from go test at
-// GOMAXPROCS p, is at least want times that of b.
-func (r *report) parallelRatio(name, a, b string, c bench.Case, p int, want float64) target {
-	sa, sb := r.stat(a, c, "parallel", p), r.stat(b, c, "parallel", p)
-	if sa == nil || sb == nil {
-		return target{name: name, measured: notMeasuredText}
-	}
-	x := sb.ns.Center / sa.ns.Center
-	return target{name, fmt.Sprintf("%s/op vs %s/op: %s", fmtNs(sa.ns.Center), fmtNs(sb.ns.Center), fmtRatio3(x)), verdict(x >= want)}
-}
-
-// serialRatio checks that serial ns/op of a is at most want times b's.
-func (r *report) serialRatio(name, a, b string, c bench.Case, p int, want float64) target {
-	sa, sb := r.stat(a, c, "serial", p), r.stat(b, c, "serial", p)
-	if sa == nil || sb == nil {
-		return target{name: name, measured: notMeasuredText}
-	}
-	x := sa.ns.Center / sb.ns.Center
-	return target{name, fmt.Sprintf("%s vs %s: %s", fmtNs(sa.ns.Center), fmtNs(sb.ns.Center), fmtRatio3(x)), verdict(x <= want)}
-}
-
-// notes explains, with numbers from the run, why targets were missed.
-func (r *report) notes() []string {
-	missed := func(prefix string) bool {
-		for _, t := range r.targets {
-			if strings.HasPrefix(t.name, prefix) && t.met != nil && !*t.met {
-				return true
-			}
-		}
-		return false
-	}
-	var ns []string
-	if missed("zap+zapasync p99.9") {
-		if res := r.lat(zapAsync, bench.Fields, fileSink); res != nil && res.Core() != nil {
-			st := res.Core()
-			slow := st.Waits + st.Flushes
-			n := fmt.Sprintf("**zapasync's p99.9** (%s with 10 fields on the file) falls among its slowest calls: %d of %d calls found both %s buffers full and waited for a sink write, and at each of the %d buffer swaps the call that crossed the high-water mark yielded its processor so that the writer goroutine could run. Those are at most %d calls, %.3f%% of all; when that nears 0.1%%, p99.9 is one of them. With 8 goroutines keeping both cores busy, the writer goroutine competes with them for a processor, so a buffer can fill before the other one has been written.",
-				fmtDur(res.Quantile(99.9)), st.Waits, res.Calls(), fmtBytes(int64(st.BufferSize)), st.Flushes,
-				slow, 100*float64(slow)/float64(res.Calls()))
-			if small := r.lat("zap/zapasync-1mib", bench.Fields, fileSink); small != nil && small.Core() != nil {
-				n += fmt.Sprintf(" With 1 MiB buffers the same load waits %d times in %d swaps, and p99.9 is %s (%s for io.Discard).",
-					small.Core().Waits, small.Core().Flushes, fmtDur(small.Quantile(99.9)), fmtDur(r.latQuantile(zapDiscard, bench.Fields, 99.9)))
-			}
-			ns = append(ns, n)
-		}
-	}
-	if missed("zap+zapasync entries/s ≥ 0.9×") {
-		p := r.mainProcs()
-		s, par := r.stat(coreFloor, bench.Record, "serial", p), r.stat(coreFloor, bench.Record, "parallel", p)
-		if s != nil && par != nil {
-			ns = append(ns, fmt.Sprintf("**zapasync against io.Discard**: io.Discard writes nothing, while every asynclog record takes two atomic adds on words that all callers share, a copy, and its share of the sink writes. On this machine the floor (the two atomic adds and the copy, no sink at all) costs %s per record from one goroutine but %s from %d goroutines at GOMAXPROCS=%d, as the cache line moves between cores; a static entry, encoded in a few hundred nanoseconds, feels that more than an entry with 10 fields.",
-				fmtNs(s.ns.Center), fmtNs(par.ns.Center), p, p))
-		}
-	}
-	if missed("zap+zapasync entries/s ≥ 1.3×") {
-		var parts []string
-		for _, c := range bench.LoggerCases {
-			b, d := r.lat(zapBuffered, c, fileSink), r.lat(zapDiscard, c, fileSink)
-			if b == nil || d == nil {
-				continue
-			}
-			if x := b.Throughput() / d.Throughput(); 1.3*x >= 0.9 {
-				parts = append(parts, fmt.Sprintf("with %s it reaches %s of io.Discard, so 1.3× of it is %s of io.Discard",
-					caseTitles[c], fmtRatio(x), fmtRatio(1.3*x)))
-			}
-		}
-		if len(parts) > 0 {
-			ns = append(ns, fmt.Sprintf("**BufferedWriteSyncer** on a page-cache file is already close to io.Discard: %s, about what zap does with no output at all.", strings.Join(parts, "; ")))
-		}
-	}
-	if missed("logrus+logrusasync") {
-		f, a := r.stat(logrusFile, bench.Fields, "serial", r.mainProcs()), r.stat(logrusAsync, bench.Fields, "serial", r.mainProcs())
-		if f != nil && a != nil {
-			ns = append(ns, fmt.Sprintf("**logrus**: logrus→file formats each entry under the logger's lock, so it uses one core at most, and this machine has %d. logrusasync formats in the callers' goroutines, but logrus still takes that lock for each entry, and each entry makes %v allocations (logrus→file: %v), so the garbage collector takes its share of the two cores: 2× is the ceiling here, and the measured ratio lands on either side of it from run to run.",
-				r.env.cores, a.allocs.Center, f.allocs.Center))
-		}
-	}
-	if missed("core.Writer serial") {
-		ns = append(ns, "**core.Writer serial Write**: unlike the floor, a core.Writer has a writer goroutine. At GOMAXPROCS=1 it runs between the caller's time slices; at 2 and more it runs on another core, so the caller pays for waking it (twice per buffer) and for the buffer's shared words moving between caches.")
-	}
-	return ns
-}
-
-// latQuantile returns quantile q of a latency run, or 0.
-func (r *report) latQuantile(id string, c bench.Case, q float64) time.Duration {
-	if res := r.lat(id, c, fileSink); res != nil {
-		return res.Quantile(q)
-	}
-	return 0
+	return target{name: name, measured: measured, met: verdict(worst == 0)}
 }
