@@ -701,40 +701,50 @@ func TestRecoveryInterrupted(t *testing.T) {
 
 // BenchmarkSpoolWrite measures Write of a 256-byte record with and without
 // a spool, from one goroutine and from GOMAXPROCS goroutines, into a sink
-// that discards. With the spool, the buffers are pages of a file mapping,
-// and the writer goroutine copies the records out into a staging buffer
-// (the frames must survive until written) instead of moving them in
-// place. It reports the minor page faults per record: a page of the
-// mapping that the kernel has written back faults once when it is written
-// again.
+// that discards and into a file. With the spool, the buffers are pages of
+// a file mapping, and the writer goroutine copies the records out into a
+// staging buffer (the frames must survive until written) instead of
+// moving them in place. It reports the minor page faults per record: a
+// page of the mapping that the kernel has written back faults once when
+// it is written again.
 func BenchmarkSpoolWrite(b *testing.B) {
-	for _, spool := range []bool{false, true} {
-		for _, mode := range []string{"serial", "parallel"} {
-			b.Run(fmt.Sprintf("spool=%t/%s", spool, mode), func(b *testing.B) {
-				opts := []Option{WithSink(io.Discard)}
-				if spool {
-					opts = append(opts, WithSpool(filepath.Join(b.TempDir(), "spool")))
-				}
-				w := New(opts...)
-				defer w.Close()
-				b.ReportAllocs()
-				b.SetBytes(int64(len(record256)))
-				faults := minorFaults()
-				b.ResetTimer()
-				if mode == "serial" {
-					for b.Loop() {
-						w.Write(record256)
+	for _, sink := range []string{"discard", "file"} {
+		for _, spool := range []bool{false, true} {
+			for _, mode := range []string{"serial", "parallel"} {
+				b.Run(fmt.Sprintf("sink=%s/spool=%t/%s", sink, spool, mode), func(b *testing.B) {
+					dir := b.TempDir()
+					opts := []Option{WithSink(io.Discard)}
+					if sink == "file" {
+						f, err := os.Create(filepath.Join(dir, "log"))
+						require.NoError(b, err)
+						defer f.Close()
+						opts = []Option{WithSink(f)}
 					}
-				} else {
-					b.RunParallel(func(pb *testing.PB) {
-						for pb.Next() {
+					if spool {
+						opts = append(opts, WithSpool(filepath.Join(dir, "spool")))
+					}
+					w := New(opts...)
+					defer w.Close()
+					b.ReportAllocs()
+					b.SetBytes(int64(len(record256)))
+					faults := minorFaults()
+					b.ResetTimer()
+					if mode == "serial" {
+						for b.Loop() {
 							w.Write(record256)
 						}
-					})
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
-			})
+					} else {
+						b.RunParallel(func(pb *testing.PB) {
+							for pb.Next() {
+								w.Write(record256)
+							}
+						})
+					}
+					require.NoError(b, w.Sync())
+					b.StopTimer()
+					b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
+				})
+			}
 		}
 	}
 }
