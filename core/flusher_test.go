@@ -176,6 +176,7 @@ func TestSinkIsCalledFromOneGoroutineAtATime(t *testing.T) {
 
 // bytesOf joins records.
 func bytesOf(records ...[]byte) []byte { return bytes.Join(records, nil) }
+
 // TestFirstRecordUnderDropIsWrittenAtOnce is the regression test for a
 // first record, written with Write under Drop, that waited a whole flush
 // interval: the swap that allocates the first buffer woke the writer

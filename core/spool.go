@@ -158,7 +158,7 @@ func mapSpool(f *os.File, size int) (*spool, error) {
 		b := newBuffer(mem[start : start+size : start+size])
 		b.meta = &s.head.meta[i]
 		b.epoch = b.meta.epoch.Load()
-		b.tag = uint32(b.epoch)
+		b.tag.Store(uint32(b.epoch))
 		s.buffers[i] = b
 		s.nextEpoch = max(s.nextEpoch, b.epoch+1)
 	}
@@ -467,6 +467,9 @@ func (w *Writer) recoverSpool() {
 		w.stats.repeatedRecords = r.repeated
 	}
 	s.markWritten()
+	for _, b := range s.buffers {
+		clear(b.data) // as writeOut leaves a buffer it has written
+	}
 }
 
 // endsMidLine reports whether the sink may end in the middle of a line:
