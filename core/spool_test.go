@@ -705,8 +705,8 @@ func TestRecoveryInterrupted(t *testing.T) {
 // a file mapping, and the writer goroutine copies the records out into a
 // staging buffer (the frames must survive until written) instead of
 // moving them in place. It reports the minor page faults per record: a
-// page of the mapping that the kernel has written back faults once when
-// it is written again.
+// page of the mapping that the kernel has written back may fault again
+// when it is next written.
 func BenchmarkSpoolWrite(b *testing.B) {
 	for _, sink := range []string{"discard", "file"} {
 		for _, spool := range []bool{false, true} {
