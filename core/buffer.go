@@ -70,6 +70,9 @@ type buffer struct {
 	// are in a spool's mapping, whose atomics it does not follow.
 	tag atomic.Uint32
 
+	// Fixed: mixed into the tags of a spool's buffers (see tagOf).
+	salt uint32
+
 	// Written and read by the Writer under its mutex or by the owner of
 	// the sealed buffer.
 	epoch    uint64 // the global number of this epoch (see Writer.epoch)
@@ -185,19 +188,26 @@ func (b *buffer) seal() {
 }
 
 // reopen starts epoch (a number that grows with every reopen of either
-// buffer, never 0 in its low 32 bits) and lets the buffer accept records
+// buffer, whose tag must not be 0) and lets the buffer accept records
 // again. The buffer must be sealed, walked and cleared (see clear). A
 // caller that reserved in the previous epoch saw the sealed bit and has
 // given up; one that reserves after this is a caller of the new epoch,
 // even if it loaded the buffer long ago.
 func (b *buffer) reopen(epoch uint64, now time.Time) {
 	b.epoch, b.since, b.sealedAt = epoch, now, 0
-	b.tag.Store(uint32(epoch))
+	b.tag.Store(b.tagOf(epoch))
 	if b.meta != nil {
 		b.meta.reopen(epoch, now)
 	}
 	b.state.Store(0)
 }
+
+// tagOf returns the tag of epoch's frames: its low 32 bits, mixed in a
+// spool with a salt drawn when the spool was made, so that the bytes of a
+// record cannot be made on purpose to read as a committed header of a
+// later epoch, which recovery, looking past a record torn by a crash,
+// would take for one. 0 is never a tag (see Writer.reopen).
+func (b *buffer) tagOf(epoch uint64) uint32 { return uint32(epoch) ^ b.salt }
 
 // clear zeroes what the epoch wrote, once it is written: a header slot of
 // the next epoch then holds zero until its caller commits, never the bytes

@@ -378,8 +378,8 @@ func (w *Writer) swapLocked(need int) {
 // reopen starts the next epoch in b. mu must be held, or New be running.
 func (w *Writer) reopen(b *buffer) {
 	w.epoch++
-	if uint32(w.epoch) == 0 {
-		w.epoch++ // 0 is the tag of a header never written
+	for b.tagOf(w.epoch) == 0 { // 0 is the tag of a header never written
+		w.epoch++
 	}
 	b.reopen(w.epoch, time.Now())
 }
