@@ -29,8 +29,8 @@ var (
 	ErrDropped = errors.New("asynclog: records dropped")
 
 	// ErrReentrant is matched by the error Sync and Close return when they
-	// are called from the sink or the error handler, on the writer
-	// goroutine, which cannot wait for itself.
+	// are called from the sink, the error handler or a notice format, on
+	// the writer goroutine, which cannot wait for itself.
 	ErrReentrant = errors.New("asynclog: called from the writer goroutine")
 )
 
@@ -64,8 +64,11 @@ type Writer struct {
 	spool     *spool          // nil without WithSpool, or when it could not be opened
 	stage     []byte          // with a spool, where the writer goroutine gathers records
 
-	// swaps counts the swaps, so that a dropping caller can tell that the
-	// buffer it found full is still cur without holding the mutex.
+	// swaps counts the swaps; a buffer keeps the number of the swap that
+	// sealed it (buffer.seq). A dropping caller reads it to tell, without
+	// the mutex, that the buffer it found full is still cur; flush, to know
+	// when the buffer that was cur has been written; the line, to know when
+	// a record too long for a buffer has nothing ahead of it.
 	swaps   atomic.Uint64
 	spareAt atomic.Int32 // a spareState; written under mu
 	closed  atomic.Bool  // written under mu
