@@ -59,8 +59,9 @@ type buffer struct {
 	state atomic.Uint64
 	_     cacheLinePad
 
-	data []byte // fixed; len(data) is the buffer size, a multiple of 8
-	high uint64 // fixed: the high-water mark, where the writer goroutine is woken
+	data   []byte // fixed; len(data) is the buffer size, a multiple of 8
+	high   uint64 // fixed: the high-water mark, where the writer goroutine is woken
+	urgent uint64 // fixed: halfway from high to the end, where the caller yields to it
 
 	// The epoch tag of this epoch's frames, never 0. Set by reopen before
 	// the state store that opens the buffer, and read by callers only
@@ -115,7 +116,9 @@ func newBuffer(data []byte) *buffer {
 	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
 		panic("asynclog: buffer not aligned") // make and mmap both align
 	}
-	b := &buffer{data: data, high: min(uint64(len(data))/2, maxHighWater)}
+	size := uint64(len(data))
+	high := min(size/2, maxHighWater)
+	b := &buffer{data: data, high: high, urgent: high + (size-high)/2}
 	b.state.Store(sealedBit)
 	return b
 }

@@ -199,15 +199,24 @@ func (w *Writer) write(p []byte, wait bool) (int, error) {
 }
 
 // committed wakes the writer goroutine, rarely: for the record that
-// crosses the high-water mark, and then the caller also yields its
-// processor, so that on a busy machine the swap happens now rather than
-// after the caller's time slice, while most of the buffer is still free;
-// and for the first record of a buffer while the writer goroutine sleeps.
+// crosses the high-water mark; for the first record of a buffer while the
+// writer goroutine sleeps; and for the record that crosses the urgent mark,
+// further on, which means that the writer goroutine has not come since it
+// was woken at the high-water mark: every processor is busy. Then the
+// caller also yields its processor, so that the swap happens now rather
+// than after the caller's time slice, while the buffer still has room. (A
+// yield at the high-water mark would do harm when a processor is free: the
+// caller would move to it, away from its cache, and leave its own to the
+// writer goroutine.)
 func (w *Writer) committed(b *buffer, off uint64, n int) {
-	if off < b.high && off+frameLen(n) >= b.high {
+	end := off + frameLen(n)
+	switch {
+	case off < b.high && end >= b.high:
+		w.nudge()
+	case off < b.urgent && end >= b.urgent:
 		w.nudge()
 		runtime.Gosched()
-	} else if off == 0 && !w.awake.Load() {
+	case off == 0 && !w.awake.Load():
 		w.nudge()
 	}
 }
