@@ -221,34 +221,30 @@ func (b *buffer) clear() {
 	b.sealedAt = 0 // and nothing is left to walk
 }
 
-// A frame is one frame of a sealed buffer, as walk returns it.
-type frame struct {
-	off    uint64 // where its header is
-	record []byte // the record, without header or rounding
-}
-
 // end returns the offset where the frames of a sealed buffer stop at the
 // latest: a padding frame may end them earlier.
 func (b *buffer) end() uint64 {
 	return min(b.sealedAt, b.size())
 }
 
-// next returns the frame at off in a sealed buffer, waiting until its
-// caller has committed it, and false when the records end there: at end,
-// which must be b.end(), or at a padding frame.
-func (b *buffer) next(off, end uint64) (frame, bool) {
+// next returns the record of the frame at off in a sealed buffer and the
+// offset of the frame after it, waiting until its caller has committed it,
+// and false when the records end there: at end, which must be b.end(), or
+// at a padding frame.
+func (b *buffer) next(off, end uint64) (record []byte, after uint64, ok bool) {
 	if off >= end {
-		return frame{}, false
+		return nil, off, false
 	}
 	h := b.header(off).Load()
 	if uint32(h>>32) != b.tag.Load() || h&commitBit == 0 {
 		h = b.waitCommitted(off)
 	}
 	n := h & lengthMask
-	if h&paddingBit != 0 || off+frameLen(int(n)) > b.size() {
-		return frame{}, false // a frame past the end cannot be: refuse it rather than slice past the buffer
+	after = off + headerLen + (n+7)&^7
+	if h&paddingBit != 0 || after > uint64(len(b.data)) {
+		return nil, off, false // a frame past the end cannot be: refuse it rather than slice past the buffer
 	}
-	return frame{off: off, record: b.data[off+headerLen : off+headerLen+n]}, true
+	return b.data[off+headerLen : off+headerLen+n], after, true
 }
 
 // waitCommitted returns the header at off once it is committed in this

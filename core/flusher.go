@@ -319,8 +319,8 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 		}
 		dst = w.stage
 	}
-	limit := w.cfg.maxWriteSize
-	start, end := 0, 0 // the run gathered so far is dst[start:end]
+	limit := min(w.cfg.maxWriteSize, len(dst)) // the longest run
+	start, end := 0, 0                         // the run gathered so far is dst[start:end]
 	var runRecords uint64
 	last := b.end()
 	flushRun := func(upto uint64) {
@@ -335,20 +335,19 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 		start = end
 	}
 	for {
-		f, ok := b.next(off, last)
+		rec, next, ok := b.next(off, last)
 		if !ok {
 			break
 		}
-		n := len(f.record)
-		if runRecords > 0 && (end-start+n > limit || end+n > len(dst)) {
-			flushRun(f.off)
+		n := len(rec)
+		if end-start+n > limit && runRecords > 0 {
+			flushRun(off)
 		}
-		next := f.off + frameLen(n)
-		if n > limit || n > len(dst) {
+		if n > limit {
 			w.stats.accepted(1, n)
-			w.sinkWrite(b, f.record, 1, next)
+			w.sinkWrite(b, rec, 1, next)
 		} else {
-			end += copy(dst[end:], f.record)
+			end += copy(dst[end:], rec)
 			runRecords++
 		}
 		off = next
