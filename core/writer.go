@@ -237,6 +237,14 @@ const maxAttempts = 4
 // writeOrDrop is the slow path of Write under Drop: it swaps in the spare
 // buffer if it is free and tries again; if both buffers are full it drops
 // the record, without taking the mutex.
+//
+// A drop rests on a snapshot: the swap count, then cur, a reservation that
+// failed, the spare seen taken, the same count again. swapLocked stores
+// the new cur, then the count, then marks the old buffer the full spare.
+// So a caller whose reservation failed in an old, sealed cur loaded the
+// count before it moved, and if it then sees the spare marked full it
+// sees the count moved too, and tries again; a caller that sees the count
+// unmoved saw a cur with no room and a spare not free at once.
 func (w *Writer) writeOrDrop(p []byte) (int, error) {
 	n := len(p)
 	if n > w.maxRecord {
@@ -356,9 +364,7 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 // loaded the new buffer long ago and reserves in it between reopen and the
 // Store below is simply early in the new epoch.
 func (w *Writer) swapLocked(need int) {
-	// Count the swap first: a dropping caller that sees any of its
-	// effects (cur sealed, the spare full) sees the count move too.
-	n := w.swaps.Add(1)
+	n := w.swaps.Load() + 1 // this swap's number; only swaps, under mu, move the count
 	old := w.cur.Load()
 	old.seal()
 	old.seq = n
@@ -379,7 +385,12 @@ func (w *Writer) swapLocked(need int) {
 	}
 	w.reopen(next)
 	w.serveLocked(next, n)
+	// The count moves after cur and before the spare is marked full, so
+	// that a dropping caller (see writeOrDrop) that loaded the old cur
+	// loaded the count before it moved, and one that sees the spare full
+	// sees the count moved.
 	w.cur.Store(next)
+	w.swaps.Store(n)
 	w.spare = old
 	w.setSpare(spareFull)
 	if old.sealedAt > 0 {
