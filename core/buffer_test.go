@@ -243,6 +243,10 @@ func TestSyncWaitsForUnfinishedCopy(t *testing.T) {
 	first := rec("first", 10)
 	_, err := w.Write(first)
 	require.NoError(t, err)
+	// The first record of a Writer is written at once, and its swap may
+	// seal cur at any moment: sync it, so that the swap is over and the
+	// fake clock allows no other before the Sync below.
+	require.NoError(t, w.Sync())
 	b := w.cur.Load()
 	slow := rec("slow", 30)
 	off, ok := b.reserve(len(slow)) // what Write does before its copy
