@@ -138,7 +138,7 @@ func reviewStaleTextChild(t *testing.T) {
 	w := newWriter(t, WithSink(s), WithBufferSize(1024), withClock(newFakeClock()))
 	// Move the epoch count on to where tags spell "logs" two swaps on.
 	tag := binary.LittleEndian.Uint32([]byte("logs"))
-	e := reviewBuffers(t, w, s)
+	reviewBuffers(t, w, s)
 	w.mu.Lock()
 	w.epoch = uint64(tag) - 3
 	w.mu.Unlock()
@@ -147,7 +147,7 @@ func reviewStaleTextChild(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.Sync())
 	w.mu.Lock()
-	e = w.cur.Load().epoch
+	e := w.cur.Load().epoch
 	w.mu.Unlock()
 	require.Equal(t, uint64(tag)-2, e)
 
