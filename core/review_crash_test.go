@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"math/rand/v2"
@@ -116,13 +115,16 @@ func crashCheck(t *testing.T, all []byte, acks []int) (dups int) {
 		seen[g] = map[int]int{}
 		last[g] = -1
 	}
-	sc := bufio.NewScanner(bytes.NewReader(all))
-	sc.Buffer(nil, 1<<20)
-	lineNo := 0
-	for sc.Scan() {
-		lineNo++
-		line := sc.Bytes()
-		if bytes.HasPrefix(line, []byte("{")) && bytes.Contains(line, []byte(`"asynclog":"recovered"`)) {
+	isNotice := func(l []byte) bool {
+		return bytes.HasPrefix(l, []byte(`{"time"`)) && bytes.Contains(l, []byte(`"asynclog":"recovered"`))
+	}
+	lines := bytes.SplitAfter(all, []byte("\n"))
+	for i := 0; i < len(lines); i++ {
+		line, lineNo := lines[i], i+1
+		if len(line) == 0 {
+			continue
+		}
+		if isNotice(line) {
 			for g := range last {
 				last[g] = -1 // the recovered records start again
 			}
@@ -131,7 +133,30 @@ func crashCheck(t *testing.T, all []byte, acks []int) (dups int) {
 		var g, k int
 		_, err := fmt.Sscanf(string(line), "g=%d k=%d ", &g, &k)
 		require.NoError(t, err, "line %d: %.60q", lineNo, line)
-		require.Equal(t, string(crashLine(g, k)), string(line)+"\n", "line %d is damaged", lineNo)
+		want := crashLine(g, k)
+		if !bytes.Equal(want, line) {
+			// The child died writing this record: it is cut short, and
+			// what follows must be recovery's notice, on a line of its
+			// own or glued to it (TestReviewSpoolNoticeAfterTornLargeRecord),
+			// or nothing. A record cut short may come again in
+			// recovery only if it was spooled, that is, not longer than
+			// a buffer.
+			n := len(bytes.TrimSuffix(line, []byte("\n")))
+			if j := bytes.Index(line, []byte(`{"time"`)); j > 0 {
+				n = j
+				lines[i] = line[j:]
+				i-- // the notice
+			} else if i+1 < len(lines) && len(lines[i+1]) > 0 && !isNotice(lines[i+1]) {
+				t.Fatalf("line %d: record %d of writer %d cut short, and no notice after it", lineNo, k, g)
+			}
+			require.True(t, bytes.HasPrefix(want, line[:n]) && n < len(want),
+				"line %d: record %d of writer %d is damaged: %.80q", lineNo, k, g, line[firstDiff(line, want):])
+			if len(want) > crashBuffer {
+				require.Greater(t, k, acks[g], "line %d: record %d of writer %d, whose Write returned, is cut short", lineNo, k, g)
+			}
+			t.Logf("line %d: record %d of writer %d cut short by the crash (glued notice: %v)", lineNo, k, g, n < len(line))
+			continue
+		}
 		require.Greater(t, k, last[g], "line %d: record %d of writer %d out of order", lineNo, k, g)
 		last[g] = k
 		seen[g][k]++
@@ -140,7 +165,6 @@ func crashCheck(t *testing.T, all []byte, acks []int) (dups int) {
 		}
 		require.LessOrEqual(t, seen[g][k], 2, "line %d: record %d of writer %d three times", lineNo, k, g)
 	}
-	require.NoError(t, sc.Err())
 	for g := range acks {
 		for k := 0; k <= acks[g]; k++ {
 			require.NotZero(t, seen[g][k], "record %d of writer %d, whose Write returned before the crash, is lost", k, g)
@@ -184,6 +208,88 @@ func crashChild() {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "acks"), []byte(strings.Join(acks, " ")), 0o600); err != nil {
 		panic(err)
+	}
+	os.Exit(0)
+}
+
+// TestReviewSpoolNoticeAfterTornLargeRecord fails today.
+//
+// A record too long for a buffer goes straight to the sink and leaves no
+// trace in the spool: writing and written are stored for spooled runs
+// only. While the writer goroutine writes it, the spare is free, so other
+// callers swap and go on, and their records wait in the spool. If the
+// process dies in the middle of the long record's sink write (the kernel
+// can cut a write(2) to a file short when the process is killed), the
+// sink ends mid-line, but recovery sees no write in progress (midWrite is
+// false) and writes its notice, and the records after it, glued to the
+// torn line. The crash test above ran into it under load; this test cuts
+// the write by hand: the child's sink writes half of the long record,
+// lets five more records be accepted, and exits.
+func TestReviewSpoolNoticeAfterTornLargeRecord(t *testing.T) {
+	if os.Getenv("ASYNCLOG_REVIEW_CHILD") == "torn-large" {
+		tornLargeChild()
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReviewSpoolNoticeAfterTornLargeRecord$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ASYNCLOG_REVIEW_CHILD=torn-large", "ASYNCLOG_REVIEW_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "child: %s", out)
+
+	f, err := os.OpenFile(filepath.Join(dir, "out.log"), os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	w := New(WithSpool(filepath.Join(dir, "app.spool")), WithSink(f), WithBufferSize(crashBuffer))
+	require.NotNil(t, w.spool)
+	require.NoError(t, w.Close())
+	require.NoError(t, f.Close())
+	require.Equal(t, uint64(5), w.Stats().RecoveredRecords)
+
+	all, err := os.ReadFile(filepath.Join(dir, "out.log"))
+	require.NoError(t, err)
+	lines := strings.Split(string(all), "\n")
+	var notice, after []string
+	for _, l := range lines {
+		if strings.Contains(l, `"asynclog":"recovered"`) {
+			notice = append(notice, l)
+		}
+		if strings.Contains(l, "after ") {
+			after = append(after, l)
+		}
+	}
+	require.Len(t, notice, 1)
+	assert.True(t, strings.HasPrefix(notice[0], "{"), "the notice is glued to the torn record: %.80q...", notice[0])
+	assert.Len(t, after, 5)
+}
+
+func tornLargeChild() {
+	dir := os.Getenv("ASYNCLOG_REVIEW_DIR")
+	f, err := os.OpenFile(filepath.Join(dir, "out.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	torn := make(chan struct{})
+	sink := writerFunc(func(p []byte) (int, error) {
+		if len(p) > crashBuffer {
+			_, _ = f.Write(p[:len(p)/2])
+			close(torn)
+			select {} // the process dies here
+		}
+		return f.Write(p)
+	})
+	w := New(WithSpool(filepath.Join(dir, "app.spool")), WithSink(sink), WithBufferSize(crashBuffer),
+		WithErrorHandler(func(err error) { panic(err) }))
+	if _, err := w.Write([]byte("before\n")); err != nil {
+		panic(err)
+	}
+	if err := w.Sync(); err != nil {
+		panic(err)
+	}
+	go func() { _, _ = w.Write(append(bytes.Repeat([]byte("L"), 2*crashBuffer), '\n')) }()
+	<-torn
+	for i := range 5 {
+		if _, err := fmt.Fprintf(w, "after %d\n", i); err != nil {
+			panic(err)
+		}
 	}
 	os.Exit(0)
 }

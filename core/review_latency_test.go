@@ -63,6 +63,23 @@ func reviewLatency(t *testing.T, procs int, policy Overflow, d time.Duration) {
 			}
 		})
 	}
+	var syncWorst time.Duration
+	var syncs int
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			start := time.Now()
+			if err := w.Sync(); err != nil {
+				t.Errorf("Sync: %v", err)
+			}
+			syncWorst = max(syncWorst, time.Since(start))
+			syncs++
+		}
+	})
 	time.Sleep(d)
 	close(stop)
 	wg.Wait()
@@ -80,8 +97,8 @@ func reviewLatency(t *testing.T, procs int, policy Overflow, d time.Duration) {
 	slices.Sort(sorted)
 	pct := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
 	st := w.Stats()
-	t.Logf("GOMAXPROCS %d, %v: %d writes (%.0f/ms), %d sink calls; Write latency p50 %v, p99 %v, p99.9 %v, max %v; writes per goroutine min %d, median %d, max %d; %d dropped, %d waits; Close %v",
+	t.Logf("GOMAXPROCS %d, %v: %d writes (%.0f/ms), %d sink calls; Write latency p50 %v, p99 %v, p99.9 %v, max %v; writes per goroutine min %d, median %d, max %d; %d dropped, %d waits; %d Syncs, worst %v; Close %v",
 		procs, policy, len(all), float64(len(all))/float64(d.Milliseconds()), sinkCalls.Load(),
 		pct(0.5), pct(0.99), pct(0.999), all[len(all)-1],
-		sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1], st.DroppedRecords, st.Waits, closeTime)
+		sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1], st.DroppedRecords, st.Waits, syncs, syncWorst, closeTime)
 }
