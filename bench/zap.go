@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -33,9 +35,14 @@ func init() {
 			ws := zapasync.New(core.WithSink(w))
 			return statsLogger{newZap(ws, c, ws.Close), ws.Stats}
 		}},
-		&Output{Name: "zapasync-1mib", Title: "zapasync, 1 MiB buffers", Open: func(w io.Writer, c Case) Logger {
-			ws := zapasync.New(core.WithSink(w), core.WithBufferSize(1<<20))
-			return statsLogger{newZap(ws, c, ws.Close), ws.Stats}
+		&Output{Name: "zapasync-spool", Title: "zapasync with a spool", Open: func(w io.Writer, c Case) Logger {
+			dir, err := os.MkdirTemp("", "asynclog-bench")
+			if err != nil {
+				panic(err)
+			}
+			ws := zapasync.New(core.WithSink(w), core.WithSpool(filepath.Join(dir, "bench.spool")))
+			stop := func() error { return errors.Join(ws.Close(), os.RemoveAll(dir)) }
+			return statsLogger{newZap(ws, c, stop), ws.Stats}
 		}},
 	)
 }

@@ -45,9 +45,11 @@ import (
 // buffer open and will commit it, as a record or as the crosser's padding.
 // The owner walks the frames from the start and waits at each one whose
 // header is not yet committed: its caller is still copying (or was
-// preempted while copying). A header's epoch tag tells a header of this
-// epoch from the stale bytes of an earlier one, so the buffer is never
-// cleared between epochs.
+// preempted while copying). Once the records are written the owner clears
+// what the epoch used, so that every header slot of the next epoch holds
+// zero until its caller commits it. The epoch tag in each header is one
+// more check, and what tells a spool's frames of the current epoch from
+// older ones after a crash.
 //
 // The same frames are the spool's recovery format: after a crash a header
 // of the buffer's epoch that is committed is a whole record; anything else
@@ -63,8 +65,10 @@ type buffer struct {
 	// The epoch tag of this epoch's frames, never 0. Set by reopen before
 	// the state store that opens the buffer, and read by callers only
 	// between their reservation and their commit, before which the buffer
-	// cannot be reopened.
-	tag uint32
+	// cannot be reopened. Atomic, although that order protects it, so that
+	// the race detector sees the order also when the headers that carry it
+	// are in a spool's mapping, whose atomics it does not follow.
+	tag atomic.Uint32
 
 	// Written and read by the Writer under its mutex or by the owner of
 	// the sealed buffer.
@@ -143,13 +147,13 @@ func (b *buffer) reserve(n int) (off uint64, ok bool) {
 // put copies p into the frame reserved at off and commits it.
 func (b *buffer) put(off uint64, p []byte) {
 	copy(b.data[off+headerLen:], p)
-	b.header(off).Store(uint64(b.tag)<<32 | commitBit | uint64(len(p)))
+	b.header(off).Store(uint64(b.tag.Load())<<32 | commitBit | uint64(len(p)))
 }
 
 // pad commits a padding frame at off, which runs to the end of the buffer.
 func (b *buffer) pad(off uint64) {
 	rest := b.size() - off - headerLen
-	b.header(off).Store(uint64(b.tag)<<32 | commitBit | paddingBit | rest)
+	b.header(off).Store(uint64(b.tag.Load())<<32 | commitBit | paddingBit | rest)
 }
 
 // fill reserves what is left of an open buffer as padding, so that no
@@ -182,22 +186,26 @@ func (b *buffer) seal() {
 
 // reopen starts epoch (a number that grows with every reopen of either
 // buffer, never 0 in its low 32 bits) and lets the buffer accept records
-// again. The buffer must be sealed and walked. A caller that reserved in
-// the previous epoch saw the sealed bit and has given up; one that reserves
-// after this is a caller of the new epoch, even if it loaded the buffer
-// long ago.
+// again. The buffer must be sealed, walked and cleared (see clear). A
+// caller that reserved in the previous epoch saw the sealed bit and has
+// given up; one that reserves after this is a caller of the new epoch,
+// even if it loaded the buffer long ago.
 func (b *buffer) reopen(epoch uint64, now time.Time) {
-	tag := uint32(epoch)
-	if tag <= b.tag {
-		// The tags went round: a stale header could now carry the new
-		// tag, so clear them all, once every 2^32 epochs.
-		clear(b.data)
-	}
-	b.epoch, b.tag, b.since, b.sealedAt = epoch, tag, now, 0
+	b.epoch, b.since, b.sealedAt = epoch, now, 0
+	b.tag.Store(uint32(epoch))
 	if b.meta != nil {
 		b.meta.reopen(epoch, now)
 	}
 	b.state.Store(0)
+}
+
+// clear zeroes what the epoch wrote, once it is written: a header slot of
+// the next epoch then holds zero until its caller commits, never the bytes
+// of an earlier record, which could read as a committed header of the new
+// tag. Tags are a count of swaps, so a record could carry one on purpose.
+func (b *buffer) clear() {
+	clear(b.data[:b.end()])
+	b.sealedAt = 0 // and nothing is left to walk
 }
 
 // A frame is one frame of a sealed buffer, as walk returns it.
@@ -220,13 +228,13 @@ func (b *buffer) next(off, end uint64) (frame, bool) {
 		return frame{}, false
 	}
 	h := b.header(off).Load()
-	if uint32(h>>32) != b.tag || h&commitBit == 0 {
+	if uint32(h>>32) != b.tag.Load() || h&commitBit == 0 {
 		h = b.waitCommitted(off)
 	}
-	if h&paddingBit != 0 {
-		return frame{}, false
-	}
 	n := h & lengthMask
+	if h&paddingBit != 0 || off+frameLen(int(n)) > b.size() {
+		return frame{}, false // a frame past the end cannot be: refuse it rather than slice past the buffer
+	}
 	return frame{off: off, record: b.data[off+headerLen : off+headerLen+n]}, true
 }
 
@@ -237,7 +245,7 @@ func (b *buffer) next(off, end uint64) (frame, bool) {
 func (b *buffer) waitCommitted(off uint64) uint64 {
 	hp := b.header(off)
 	for i := 0; ; i++ {
-		if h := hp.Load(); uint32(h>>32) == b.tag && h&commitBit != 0 {
+		if h := hp.Load(); uint32(h>>32) == b.tag.Load() && h&commitBit != 0 {
 			return h
 		}
 		switch {

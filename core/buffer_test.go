@@ -166,16 +166,28 @@ func TestBufferIgnoresHeadersOfEarlierEpochs(t *testing.T) {
 	assert.Equal(t, [][]byte{fresh}, <-walked)
 }
 
-// TestBufferClearsWhenTagsWrap checks that a buffer whose epoch tag would
-// go back to a value already used clears its stale headers.
-func TestBufferClearsWhenTagsWrap(t *testing.T) {
-	b := newBuffer(make([]byte, 64))
-	b.reopen(1<<32-1, time.Now())
-	require.True(t, put(b, rec("late", 10)))
+// TestBufferClearZeroesWhatTheEpochWrote checks clear: after it, the part
+// of the buffer the epoch used is zero, so that no byte of an earlier
+// record can stand where the next epoch's headers go.
+func TestBufferClearZeroesWhatTheEpochWrote(t *testing.T) {
+	b := openBuffer(64)
+	require.True(t, put(b, rec("one", 20)))
+	assert.False(t, put(b, rec("crosser", 40)))
 	b.seal()
 	walk(b)
-	b.reopen(1<<32+1, time.Now()) // tag 1
+	b.clear()
 	assert.Equal(t, make([]byte, 64), b.data)
+}
+
+// TestBufferWalkRefusesFrameRunningPastTheEnd checks that a header whose
+// length runs past the buffer ends the walk instead of slicing past it.
+func TestBufferWalkRefusesFrameRunningPastTheEnd(t *testing.T) {
+	b := openBuffer(64)
+	off, ok := b.reserve(10)
+	require.True(t, ok)
+	b.header(off).Store(uint64(b.tag.Load())<<32 | commitBit | 1000)
+	b.seal()
+	assert.Empty(t, walk(b))
 }
 
 // TestBufferFill checks that fill leaves no room, with a padding frame

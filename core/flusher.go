@@ -19,9 +19,30 @@ const lingerLooks = 10
 // write (see cycle), looks again every flush interval while records keep
 // coming, and sleeps when they stop, until a caller nudges it, Sync asks
 // for a barrier or Close for the end. An idle Writer runs no timer.
+//
+// The sink, the error handler and a notice format run on it. If one of
+// them ends it with runtime.Goexit (a test's t.FailNow in a sink, say),
+// which no recover stops, run starts a new writer goroutine that reports
+// it, answers the Syncs it left waiting, and goes on where it stopped.
 func (w *Writer) run() {
-	defer close(w.done)
+	ended := false
+	defer func() {
+		if !ended {
+			go w.run()
+			return
+		}
+		close(w.done)
+	}()
 	w.runner.Store(goid())
+	if w.exited.interrupted() {
+		w.exited.resume(w)
+	}
+	w.loop()
+	ended = true
+}
+
+// loop is the writer goroutine's work, until shutdown.
+func (w *Writer) loop() {
 	t := w.cfg.clock.newTimer()
 	defer t.Stop()
 	looks := lingerLooks // nothing written yet: sleep until there is
@@ -73,6 +94,51 @@ func (w *Writer) run() {
 	}
 }
 
+// errGoexit is reported when the sink, the error handler or a notice
+// format ends the writer goroutine with runtime.Goexit.
+var errGoexit = fmt.Errorf("%w: runtime.Goexit called on the writer goroutine", ErrSinkPanic)
+
+// interruption is what a writer goroutine ended by runtime.Goexit leaves
+// for the next one: the buffer it was writing and where to go on in it,
+// and the Syncs it had not answered. Only the writer goroutine uses it.
+type interruption struct {
+	call           bool         // a sink write was under way
+	records, bytes uint64       // in it: lost
+	buffer         *buffer      // being written by writeOut, or nil
+	from           uint64       // where to go on in it: the frame after that write
+	large          *waiter      // whose record that write was, or nil
+	replies        []chan error // Syncs being answered
+}
+
+func (x *interruption) interrupted() bool {
+	return x.call || x.buffer != nil || x.large != nil || x.replies != nil
+}
+
+// resume reports the Goexit, counts the records of the sink write it
+// ended as lost, finishes the buffer and answers the callers left waiting.
+func (x *interruption) resume(w *Writer) {
+	w.report(errGoexit)
+	if x.call {
+		x.call = false
+		w.stats.lost(x.records, int(x.bytes))
+	}
+	if wt := x.large; wt != nil {
+		x.large = nil
+		wt.done <- nil // accepted, and lost with the write
+	}
+	if b := x.buffer; b != nil {
+		x.buffer = nil
+		w.writeOutFrom(b, x.from)
+	}
+	if replies := x.replies; replies != nil {
+		x.replies = nil
+		err := w.takeErr() // errGoexit, or an earlier error of this Sync
+		for _, r := range replies {
+			r <- err
+		}
+	}
+}
+
 // hasWork reports whether records wait anywhere, for cycle. The writer
 // goroutine calls it after clearing awake; a caller whose record lands in
 // an empty buffer reads awake after its reservation. One of the two sees
@@ -103,10 +169,16 @@ func (w *Writer) hasWork() bool {
 func (w *Writer) cycle() time.Duration {
 	w.mu.Lock()
 	if w.spareState() == spareFull {
-		b := w.claimLocked()
-		w.mu.Unlock()
-		w.writeOut(b)
-		return 0
+		if w.spare.end() == 0 {
+			// Nothing in it (as the first swap of a Writer leaves it):
+			// free it and look on, without counting it as work.
+			w.freedLocked(w.spare)
+		} else {
+			b := w.claimLocked()
+			w.mu.Unlock()
+			w.writeOut(b)
+			return 0
+		}
 	}
 	if w.closed.Load() {
 		w.mu.Unlock()
@@ -114,7 +186,7 @@ func (w *Writer) cycle() time.Duration {
 	}
 	if len(w.queue) > 0 && w.queue[0].large {
 		wt := w.queue[0]
-		if w.swaps.Load() != wt.ready {
+		if wt.ready == 0 || w.swaps.Load() != wt.ready {
 			// Records are ahead of it in cur: swap them out first. The
 			// new cur is filled, so that nobody overtakes wt.
 			w.swapLocked(0)
@@ -127,7 +199,9 @@ func (w *Writer) cycle() time.Duration {
 		w.mu.Unlock()
 		w.notes.writeDue(w)
 		w.stats.accepted(1, len(wt.p))
+		w.exited.large = wt
 		w.sinkWrite(nil, wt.p, 1, 0)
+		w.exited.large = nil
 		wt.done <- nil
 		return 0
 	}
@@ -161,6 +235,7 @@ func (w *Writer) answerSyncs(reply chan error) (closed bool) {
 			more = false
 		}
 	}
+	w.exited.replies = replies
 	w.flush()
 	err := error(nil)
 	if closed = w.closed.Load(); closed {
@@ -173,6 +248,7 @@ func (w *Writer) answerSyncs(reply chan error) (closed bool) {
 		w.syncSink()
 		err = w.takeErr()
 	}
+	w.exited.replies = nil
 	for _, r := range replies {
 		r <- err
 	}
@@ -229,6 +305,12 @@ func (w *Writer) shutdown() {
 // write size goes alone, straight from its frame.
 func (w *Writer) writeOut(b *buffer) {
 	w.notes.writeDue(w)
+	w.writeOutFrom(b, 0)
+}
+
+// writeOutFrom is writeOut from the frame at off on.
+func (w *Writer) writeOutFrom(b *buffer, off uint64) {
+	w.exited.buffer, w.exited.from = b, off
 	inPlace := b.meta == nil
 	dst := b.data
 	if !inPlace {
@@ -240,7 +322,7 @@ func (w *Writer) writeOut(b *buffer) {
 	limit := w.cfg.maxWriteSize
 	start, end := 0, 0 // the run gathered so far is dst[start:end]
 	var runRecords uint64
-	off, last := uint64(0), b.end()
+	last := b.end()
 	flushRun := func(upto uint64) {
 		if runRecords > 0 {
 			w.stats.accepted(runRecords, end-start)
@@ -272,13 +354,21 @@ func (w *Writer) writeOut(b *buffer) {
 		off = next
 	}
 	flushRun(off)
+	b.clear()
+	w.exited.buffer = nil
 
 	w.mu.Lock()
+	w.freedLocked(b)
+	w.mu.Unlock()
+}
+
+// freedLocked records that b has been written and, if it is the spare,
+// frees it for the next swap. mu must be held.
+func (w *Writer) freedLocked(b *buffer) {
 	if b == w.spare {
 		w.setSpare(spareFree)
 	}
 	w.written = max(w.written, b.seq)
-	w.mu.Unlock()
 }
 
 // sinkWrite writes p, which holds records whole records of b (nil for a
@@ -293,7 +383,10 @@ func (w *Writer) sinkWrite(b *buffer, p []byte, records uint64, upto uint64) {
 	if meta != nil {
 		meta.writing.Store(upto)
 	}
+	// What the next writer goroutine needs, should this one not return.
+	w.exited.call, w.exited.records, w.exited.bytes, w.exited.from = true, records, uint64(len(p)), upto
 	err := w.sinkCall(p)
+	w.exited.call = false
 	if meta != nil {
 		meta.written.Store(upto)
 	}

@@ -176,3 +176,25 @@ func TestSinkIsCalledFromOneGoroutineAtATime(t *testing.T) {
 
 // bytesOf joins records.
 func bytesOf(records ...[]byte) []byte { return bytes.Join(records, nil) }
+
+// TestFirstRecordUnderDropIsWrittenAtOnce is the regression test for a
+// first record, written with Write under Drop, that waited a whole flush
+// interval: the swap that allocates the first buffer woke the writer
+// goroutine, which counted writing the empty starting buffer as work and
+// lingered, so the record, landing at offset 0 while it was awake, did not
+// wake it.
+func TestFirstRecordUnderDropIsWrittenAtOnce(t *testing.T) {
+	for i := range 300 {
+		s := &recSink{}
+		w := New(WithSink(s), WithOverflow(Drop), WithFlushInterval(time.Hour), WithNotices(nil))
+		time.Sleep(50 * time.Microsecond) // the writer goroutine goes to sleep, or nearly
+		r := rec("first", 20)
+		if _, err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+		s.waitForData(t, len(r)) // fails after waitLimit if the record waits for the hour
+		if err := w.Close(); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+}

@@ -19,21 +19,19 @@ func TestBlockWaitsWhenBothBuffersAreFull(t *testing.T) {
 	w, s, g := newGatedWriter(t, WithBufferSize(64), withClock(newFakeClock()))
 	var want [][]byte
 	write := func(tag string) error {
-		r := rec(tag, 16)
+		r := rec(tag, 24) // a 32-byte frame: two fill a buffer
 		want = append(want, r)
 		_, err := w.Write(r)
 		return err
 	}
-	// 32 bytes reach the high-water mark: the writer goroutine takes the
-	// buffer and gets stuck in the sink.
-	require.NoError(t, write("a1"))
-	require.NoError(t, write("a2"))
+	// The first record is written at once, and the sink sticks.
+	require.NoError(t, write("a"))
 	g.waitEntered(t)
 
-	// Four records fill the other buffer; the fifth finds no room.
+	// Two records fill the other buffer; the third finds no room.
 	done := make(chan error, 1)
 	go func() {
-		for i := range 5 {
+		for i := range 3 {
 			if err := write(fmt.Sprint("b", i)); err != nil {
 				done <- err
 				return
@@ -55,7 +53,7 @@ func TestBlockWaitsWhenBothBuffersAreFull(t *testing.T) {
 	st := w.Stats()
 	assert.Equal(t, uint64(1), st.Waits)
 	assert.Zero(t, st.DroppedRecords)
-	assert.Equal(t, uint64(7), st.WrittenRecords)
+	assert.Equal(t, uint64(4), st.WrittenRecords)
 }
 
 // TestDropNeverWaitsForStalledSink checks Drop: with the sink stuck, Write

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -161,4 +162,54 @@ func TestErrorHandlerLogsThroughTheWriter(t *testing.T) {
 	_ = w.Sync() // the failures between the two Syncs
 	require.NoError(t, w.Close())
 	assert.Contains(t, string(s.Data()), "sink failed: ")
+}
+
+// TestSinkGoexitDoesNotStopTheWriter checks a sink that ends the writer
+// goroutine with runtime.Goexit, which no recover stops: once in the middle
+// of a buffer, once while writing a record too long for a buffer, once in
+// its Sync. Each time a new writer goroutine reports it, counts the records
+// of the write as lost, writes the rest of the buffer, answers the Sync,
+// and every caller returns.
+func TestSinkGoexitDoesNotStopTheWriter(t *testing.T) {
+	var syncExit atomic.Bool
+	s := &recSink{
+		write: func(p []byte) (int, error) {
+			if bytes.Contains(p, []byte("boom")) {
+				runtime.Goexit()
+			}
+			return len(p), nil
+		},
+		sync: func() error {
+			if syncExit.Swap(false) {
+				runtime.Goexit()
+			}
+			return nil
+		},
+	}
+	var log errorLog
+	w := newWriter(t, WithSink(s), WithBufferSize(4096), WithMaxWriteSize(100), WithErrorHandler(log.handle), withClock(newFakeClock()))
+	warm := warmUp(t, w, s)
+	r0, r1, boom, r2, r3 := rec("r0", 40), rec("r1", 40), rec("boom", 40), rec("r2", 40), rec("r3", 40)
+	for _, r := range [][]byte{r0, r1, boom, r2, r3} { // sink calls of two: [r0 r1] [boom r2] [r3]
+		_, err := w.Write(r)
+		require.NoError(t, err)
+	}
+	assert.ErrorIs(t, w.Sync(), ErrSinkPanic)
+	_, err := w.Write(rec("boom-large", 5000))
+	require.NoError(t, err, "accepted, then lost with its write")
+	syncExit.Store(true)
+	assert.ErrorIs(t, w.Sync(), ErrSinkPanic)
+	last := rec("last", 30)
+	_, err = w.Write(last)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+
+	assert.Equal(t, string(bytesOf(warm, r0, r1, r3, last)), string(s.Data()))
+	st := w.Stats()
+	assert.Equal(t, uint64(3), st.LostRecords, "boom and r2, and the large record")
+	assert.Equal(t, st.Records, st.WrittenRecords+st.LostRecords)
+	assert.Len(t, log.Errors(), 3)
+	for _, err := range log.Errors() {
+		assert.ErrorIs(t, err, ErrSinkPanic)
+	}
 }

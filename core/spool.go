@@ -1,7 +1,7 @@
 package core
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,9 +32,11 @@ var ErrSpool = errors.New("asynclog: spool")
 // counts them in Stats. A record the process died copying is skipped and
 // counted (TornRecords). Records of the sink write the process died in may
 // reach the sink twice: at most one sink write, counted
-// (RepeatedRecords). Records too long for a buffer go straight to the sink
-// and are not in the spool. The command asynclog recover does the same for
-// a process that will not be restarted.
+// (RepeatedRecords), even if the process that recovers dies too. If the
+// sink is a file that ends mid-line, as that write may leave it, recovery
+// ends the line first. Records too long for a buffer go straight to the
+// sink and are not in the spool. The command asynclog recover does the
+// same for a process that will not be restarted.
 //
 // The file holds a header page and the two buffers, at their full size
 // (WithBufferSize), with every block allocated when it is created, so that
@@ -156,7 +158,7 @@ func mapSpool(f *os.File, size int) (*spool, error) {
 		b := newBuffer(mem[start : start+size : start+size])
 		b.meta = &s.head.meta[i]
 		b.epoch = b.meta.epoch.Load()
-		b.tag = uint32(b.epoch)
+		b.tag.Store(uint32(b.epoch))
 		s.buffers[i] = b
 		s.nextEpoch = max(s.nextEpoch, b.epoch+1)
 	}
@@ -191,47 +193,82 @@ func allZero(p []byte) bool {
 	return true
 }
 
-// createSpool writes a new spool into f: zeros over its whole length, so
-// that the file system allocates every block now and a full disk fails
-// here rather than in a Write, then the header, magic last, so that a
-// creation cut short leaves a file blank tells apart.
-var createSpool = func(f *os.File, size int) error {
-	zeros := make([]byte, 64<<10)
+// createSpool writes a new spool with buffers of size bytes into f, which
+// is blank. Tests replace it to fail as a full disk does.
+var createSpool = func(f *os.File, size int) error { return writeSpool(f, size) }
+
+// A spoolFile is what writeSpool needs of a file.
+type spoolFile interface {
+	io.WriterAt
+	Truncate(size int64) error
+}
+
+// writeSpool writes a new spool into f, which is blank: zeros over its
+// whole length, so that the file system allocates every block now and a
+// full disk fails here rather than in a Write (and then it gives the
+// blocks back, for the sink may be on the same disk); then the header, in
+// one write inside the first page, which a process makes whole or dies
+// before making, so that a creation cut short leaves a blank file, in
+// which the next New creates the spool again.
+func writeSpool(f spoolFile, size int) error {
 	total := spoolSize(size)
+	zeros := make([]byte, 64<<10)
 	for off := int64(0); off < total; off += int64(len(zeros)) {
 		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), total-off)], off); err != nil {
+			_ = f.Truncate(0)
 			return fmt.Errorf("allocating the spool: %w", err)
 		}
 	}
-	var h [40]byte
-	*(*uint32)(unsafe.Pointer(&h[16])) = spoolOrder
-	*(*uint32)(unsafe.Pointer(&h[20])) = spoolVersion
-	*(*uint64)(unsafe.Pointer(&h[24])) = uint64(size)
-	if _, err := f.WriteAt(h[16:32], 16); err != nil {
+	if err := f.Truncate(total); err != nil { // a blank file may have been longer
 		return err
 	}
-	if _, err := f.WriteAt([]byte(spoolMagic), 0); err != nil {
-		return err
+	h := make([]byte, 32)
+	copy(h, spoolMagic)
+	binary.NativeEndian.PutUint32(h[16:], spoolOrder)
+	binary.NativeEndian.PutUint32(h[20:], spoolVersion)
+	binary.NativeEndian.PutUint64(h[24:], uint64(size))
+	_, err := f.WriteAt(h, 0)
+	return err
+}
+
+// parseSpoolHeader checks the first 32 bytes of a spool file and returns
+// the size of its buffers.
+func parseSpoolHeader(h []byte) (size int, err error) {
+	if len(h) < 32 || string(h[:16]) != spoolMagic {
+		return 0, errors.New("not a spool")
 	}
-	return nil
+	order := binary.NativeEndian.Uint32(h[16:])
+	version := binary.NativeEndian.Uint32(h[20:])
+	n := binary.NativeEndian.Uint64(h[24:])
+	switch {
+	case order != spoolOrder:
+		return 0, errors.New("a spool of a machine with another byte order")
+	case version != spoolVersion:
+		return 0, fmt.Errorf("a spool of format %d, not %d", version, spoolVersion)
+	case n < MinBufferSize || n > MaxBufferSize || n%8 != 0:
+		return 0, fmt.Errorf("not a spool: buffers of %d bytes", n)
+	}
+	return int(n), nil
+}
+
+// readSpoolHeader reads the header of f and returns the size of its
+// buffers.
+func readSpoolHeader(f *os.File) (size int, err error) {
+	var h [32]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		return 0, errors.New("not a spool")
+	}
+	return parseSpoolHeader(h[:])
 }
 
 // checkSpool checks that f, of n bytes, is a spool of this machine with
 // buffers of size bytes.
 func checkSpool(f *os.File, n int64, size int) error {
-	var h [32]byte
-	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:16]) != spoolMagic {
-		return errors.New("not a spool")
-	}
-	order := *(*uint32)(unsafe.Pointer(&h[16]))
-	version := *(*uint32)(unsafe.Pointer(&h[20]))
-	got := *(*uint64)(unsafe.Pointer(&h[24]))
+	got, err := readSpoolHeader(f)
 	switch {
-	case order != spoolOrder:
-		return errors.New("a spool of a machine with another byte order")
-	case version != spoolVersion:
-		return fmt.Errorf("a spool of format %d, not %d", version, spoolVersion)
-	case got != uint64(size):
+	case err != nil:
+		return err
+	case got != size:
 		return fmt.Errorf("a spool with %d-byte buffers, not %d: recover it with asynclog recover, or remove it", got, size)
 	case n != spoolSize(size):
 		return fmt.Errorf("a spool of %d bytes, not %d: truncated", n, spoolSize(size))
@@ -239,7 +276,7 @@ func checkSpool(f *os.File, n int64, size int) error {
 	return nil
 }
 
-// close unmaps and unlocks the spool. Every record in it has been written.
+// close unmaps and unlocks the spool.
 func (s *spool) close() {
 	_ = unmapFile(s.mem)
 	_ = s.file.Close()
@@ -256,13 +293,20 @@ func (w *Writer) openSpool() {
 	w.recoverSpool()
 }
 
+// A spooled is a record found in a spool.
+type spooled struct {
+	record []byte
+	meta   *spoolMeta // where its buffer keeps its progress
+	end    uint64     // where its frame ends: the progress once it is written
+}
+
 // recovered is what a spool holds that its last process did not write.
 type recovered struct {
-	records  [][]byte // in the order they were logged
+	records  []spooled // in the order they were logged
 	bytes    uint64
 	torn     uint64
 	repeated uint64    // records in the sink write the process died in
-	midWrite bool      // it died inside a sink write: the sink may end mid-line
+	midWrite bool      // it died inside a sink write of records from the spool
 	since    time.Time // when the oldest buffer with records began
 }
 
@@ -285,7 +329,7 @@ func (s *spool) unwritten() recovered {
 			if len(r.records) == 0 {
 				r.since = time.Unix(0, m.since.Load())
 			}
-			r.records = append(r.records, rec)
+			r.records = append(r.records, spooled{record: rec, meta: m, end: off + frameLen(len(rec))})
 			r.bytes += uint64(len(rec))
 			if off < writing {
 				r.repeated++
@@ -293,6 +337,42 @@ func (s *spool) unwritten() recovered {
 		}, func() { r.torn++ })
 	}
 	return r
+}
+
+// replay hands records to write in runs of whole records of one buffer,
+// each as long as limit allows and gathered in stage (a record longer than
+// either goes alone), and keeps the progress in the spool as the writer
+// goroutine does: writing before each write, written after it succeeded,
+// so that the next recovery after a process that died replaying repeats
+// at most the write it died in. It stops at the first error write
+// returns.
+func replay(records []spooled, stage []byte, limit int, write func(p []byte, records uint64) error) error {
+	limit = min(limit, len(stage))
+	for first := 0; first < len(records); {
+		i, n := first, 0 // the run is records[first:i], n bytes
+		for i < len(records) && records[i].meta == records[first].meta && n+len(records[i].record) <= limit {
+			n += len(records[i].record)
+			i++
+		}
+		p := records[first].record
+		if i == first {
+			i++ // too long for a run: alone
+		} else {
+			n = 0
+			for _, r := range records[first:i] {
+				n += copy(stage[n:], r.record)
+			}
+			p = stage[:n]
+		}
+		last := records[i-1]
+		last.meta.writing.Store(last.end)
+		if err := write(p, uint64(i-first)); err != nil {
+			return err
+		}
+		last.meta.written.Store(last.end)
+		first = i
+	}
+	return nil
 }
 
 // markWritten records that every frame of both buffers has been written.
@@ -318,7 +398,7 @@ func (s *spool) markWritten() {
 func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec []byte), torn func()) {
 	size := uint64(len(data))
 	valid := func(off uint64) (h uint64, ok bool) {
-		h = *(*uint64)(unsafe.Pointer(&data[off]))
+		h = binary.NativeEndian.Uint64(data[off:])
 		if uint32(h>>32) != tag || h&commitBit == 0 {
 			return h, false
 		}
@@ -327,6 +407,7 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 		}
 		return h, off+frameLen(int(h&lengthMask)) <= size
 	}
+	off &^= 7 // a frame starts on 8 bytes
 	for off+headerLen <= size {
 		h, ok := valid(off)
 		if !ok {
@@ -359,96 +440,92 @@ func (w *Writer) recoverSpool() {
 	s := w.spool
 	r := s.unwritten()
 	pid := int(s.head.pid.Swap(uint64(os.Getpid())))
+	w.stats.tornRecords = r.torn
 	if len(r.records) > 0 {
-		note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
-			Since: r.since, Spool: s.path, PID: pid, Torn: r.torn, Repeated: r.repeated}
-		if r.midWrite && !endsInNewline(w.cfg.sink) {
-			// The dead process's last write may have stopped mid-line.
-			w.writeNotice(note, []byte("\n"))
-		} else {
-			w.writeNotice(note, nil)
+		if endsMidLine(w.cfg.sink, r.midWrite) {
+			// Finish the line that the dead process's last sink write
+			// left unfinished, so that what follows starts a line.
+			if err := w.sinkCall([]byte("\n")); err != nil {
+				w.report(fmt.Errorf("asynclog: writing a newline to the sink: %w", err))
+			}
 		}
+		w.writeNotice(Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
+			Since: r.since, Spool: s.path, PID: pid, Torn: r.torn, Repeated: r.repeated}, nil)
 		w.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize))
-		writeRecords(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) {
+		_ = replay(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) error {
 			if err := w.sinkCall(p); err != nil {
+				// Reported, and not written again, as the writer goroutine
+				// does with the records of a failed write.
 				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", records, len(p), err))
-				return
+				return nil
 			}
 			w.stats.recoveredRecords += records
 			w.stats.recoveredBytes += uint64(len(p))
+			return nil
 		})
 		w.syncSink()
 		w.stats.repeatedRecords = r.repeated
 	}
-	w.stats.tornRecords = r.torn
 	s.markWritten()
-}
-
-// writeRecords hands records to write in runs as long as limit allows,
-// gathered in stage; a record longer than stage or limit goes alone.
-func writeRecords(records [][]byte, stage []byte, limit int, write func(p []byte, records uint64)) {
-	end, n := 0, uint64(0)
-	for _, rec := range records {
-		if n > 0 && (end+len(rec) > limit || end+len(rec) > len(stage)) {
-			write(stage[:end], n)
-			end, n = 0, 0
-		}
-		if len(rec) > limit || len(rec) > len(stage) {
-			write(rec, 1)
-			continue
-		}
-		end += copy(stage[end:], rec)
-		n++
-	}
-	if n > 0 {
-		write(stage[:end], n)
+	for _, b := range s.buffers {
+		clear(b.data) // as writeOut leaves a buffer it has written
 	}
 }
 
-// endsInNewline reports whether the sink is a regular file whose last byte
-// is a newline, or empty. For any other sink it reports false.
-func endsInNewline(sink io.Writer) bool {
+// endsMidLine reports whether the sink may end in the middle of a line:
+// for a regular file, whether its last byte is not a newline, as a process
+// that died in a sink write (of records from the spool, of a record too
+// long for it, or of a notice) may leave it; for any other sink, which
+// cannot be read back, whether the process died in a sink write of records
+// from the spool (midWrite).
+func endsMidLine(sink io.Writer, midWrite bool) bool {
 	f, ok := sink.(*os.File)
 	if !ok {
-		return false
+		return midWrite
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
-		return false
+		return midWrite
 	}
 	if info.Size() == 0 {
-		return true
-	}
-	r, err := os.Open(f.Name())
-	if err != nil {
 		return false
 	}
+	// A log is opened for writing only: read it by its name, if that is
+	// still the same file.
+	r, err := os.Open(f.Name())
+	if err != nil {
+		return midWrite
+	}
 	defer r.Close()
+	if same, err := r.Stat(); err != nil || !os.SameFile(info, same) {
+		return midWrite
+	}
 	var last [1]byte
-	_, err = r.ReadAt(last[:], info.Size()-1)
-	return err == nil && last[0] == '\n'
+	if _, err := r.ReadAt(last[:], info.Size()-1); err != nil {
+		return midWrite
+	}
+	return last[0] != '\n'
 }
 
 // Recover writes to dst the records that the process that last held the
 // spool at path did not write to its sink, in order, whole, and marks them
-// written, so that the next New with that spool does not write them again.
-// It is what asynclog recover does, for a process that will not be
-// restarted. It returns a Notice of what it found; records that the
-// process may already have written are included, and counted in
-// Notice.Repeated. The spool must not be in use: an error matching
-// ErrSpool says so.
+// written as they go, so that neither the next New with that spool nor
+// another Recover writes them again. It is what asynclog recover does, for
+// a process that will not be restarted. It returns a Notice of what it
+// found; records that the process may already have written are included,
+// and counted in Notice.Repeated. It syncs dst if it has a Sync method.
+// The spool must not be in use: an error matching ErrSpool says so, or
+// that the file is not a spool.
 func Recover(path string, dst io.Writer) (Notice, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return Notice{}, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
-	var h [32]byte
-	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:16]) != spoolMagic {
-		f.Close()
-		return Notice{}, fmt.Errorf("%w %s: not a spool", ErrSpool, path)
+	var s *spool
+	size, err := readSpoolHeader(f)
+	if err == nil {
+		s, err = mapSpool(f, size)
 	}
-	size := int(*(*uint64)(unsafe.Pointer(&h[24])))
-	s, err := mapSpool(f, size)
 	if err != nil {
 		f.Close()
 		return Notice{}, fmt.Errorf("%w %s: %w", ErrSpool, path, err)
@@ -458,15 +535,15 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 	r := s.unwritten()
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
-	var buf bytes.Buffer
-	for _, rec := range r.records {
-		buf.Write(rec)
-	}
-	if _, err := dst.Write(buf.Bytes()); err != nil {
+	err = replay(r.records, make([]byte, size), size, func(p []byte, _ uint64) error {
+		_, err := dst.Write(p)
+		return err
+	})
+	if err != nil {
 		return note, err
 	}
-	if s, ok := dst.(interface{ Sync() error }); ok {
-		if err := s.Sync(); err != nil && !ignorableSyncError(err) {
+	if sy, ok := dst.(interface{ Sync() error }); ok {
+		if err := sy.Sync(); err != nil && !ignorableSyncError(err) {
 			return note, err
 		}
 	}

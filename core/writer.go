@@ -86,8 +86,9 @@ type Writer struct {
 	// writeInLine); tests check that bound.
 	longestWait uint64
 
-	stats counters
-	notes noticer // writer goroutine only
+	stats  counters
+	notes  noticer      // writer goroutine only
+	exited interruption // writer goroutine only
 }
 
 // spareState says where the spare buffer is in its cycle.
@@ -108,7 +109,7 @@ type waiter struct {
 	p     []byte
 	large bool       // too long for any buffer: written alone by the writer goroutine
 	after uint64     // the swap count when it joined the line
-	ready uint64     // for a large record: the swap that opened cur with nothing ahead of it
+	ready uint64     // for a large record: the swap that opened cur with nothing ahead of it, or 0
 	done  chan error // receives nil once the record is in a buffer or the sink, or ErrClosed
 }
 
@@ -286,7 +287,10 @@ func (w *Writer) dropped(n int) (int, error) {
 // sink writes of the buffers ahead of it.
 func (w *Writer) writeInLine(p []byte) (int, error) {
 	if w.onRunner() {
-		return w.writeReentrant(p)
+		// The sink, the error handler or a notice format, writing
+		// back: the writer goroutine cannot wait for itself, so the
+		// record takes the spare if it is free, or is dropped.
+		return w.writeOrDrop(p)
 	}
 	n := len(p)
 	w.mu.Lock()
@@ -323,14 +327,6 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeReentrant is writeInLine for a Write made by the sink, the error
-// handler or a notice format, on the writer goroutine: it cannot wait for
-// itself, so it takes the spare buffer if it is free, and otherwise drops
-// the record and counts it.
-func (w *Writer) writeReentrant(p []byte) (int, error) {
-	return w.writeOrDrop(p)
-}
-
 // swapLocked seals cur and makes the spare, which must be free, cur: a
 // full spare would lose its records, and its callers still copying would
 // write into the next epoch. The
@@ -348,9 +344,12 @@ func (w *Writer) writeReentrant(p []byte) (int, error) {
 // loaded the new buffer long ago and reserves in it between reopen and the
 // Store below is simply early in the new epoch.
 func (w *Writer) swapLocked(need int) {
+	// Count the swap first: a dropping caller that sees any of its
+	// effects (cur sealed, the spare full) sees the count move too.
+	n := w.swaps.Add(1)
 	old := w.cur.Load()
 	old.seal()
-	old.seq = w.swaps.Load() + 1
+	old.seq = n
 	next := w.spare
 	if w.spool == nil {
 		if old.sealedAt >= old.high && len(old.data) > 0 {
@@ -367,14 +366,13 @@ func (w *Writer) swapLocked(need int) {
 		}
 	}
 	w.reopen(next)
-	w.serveLocked(next)
+	w.serveLocked(next, n)
 	w.cur.Store(next)
 	w.spare = old
 	w.setSpare(spareFull)
 	if old.sealedAt > 0 {
 		w.lastSwap = w.cfg.clock.now()
 	}
-	w.swaps.Add(1)
 }
 
 // reopen starts the next epoch in b. mu must be held, or New be running.
@@ -386,17 +384,18 @@ func (w *Writer) reopen(b *buffer) {
 	b.reopen(w.epoch, time.Now())
 }
 
-// serveLocked copies the records of the waiting callers into b, which is
-// not yet cur, in order, while they fit, and fills b if any remain. A
-// record too long for any buffer stops the serving: the writer goroutine
-// writes it, once b, opened with nothing ahead of it, is cur.
-func (w *Writer) serveLocked(b *buffer) {
+// serveLocked copies the records of the waiting callers into b, which
+// swap n is about to make cur, in order, while they fit, and fills b if
+// any remain. A record too long for any buffer stops the serving: the
+// writer goroutine writes it once a swap has opened cur with nothing ahead
+// of it (swap n, if nobody was served here first).
+func (w *Writer) serveLocked(b *buffer, n uint64) {
 	served := false
 	for len(w.queue) > 0 {
 		wt := w.queue[0]
 		if wt.large || len(wt.p) > maxRecordIn(len(b.data)) {
 			if wt.large && !served {
-				wt.ready = w.swaps.Load() + 1 // the swap under way
+				wt.ready = n
 			}
 			b.fill()
 			return
@@ -407,7 +406,7 @@ func (w *Writer) serveLocked(b *buffer) {
 		}
 		b.put(off, wt.p)
 		w.popLocked()
-		w.longestWait = max(w.longestWait, w.swaps.Load()+1-wt.after)
+		w.longestWait = max(w.longestWait, n-wt.after)
 		wt.done <- nil
 		served = true
 	}

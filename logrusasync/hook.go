@@ -188,6 +188,12 @@ func (h *Hook) Stats() core.Stats {
 	return h.w.Stats()
 }
 
+// StatsVar returns an expvar.Var of the core's counters, for
+// expvar.Publish, as core.Writer.StatsVar does.
+func (h *Hook) StatsVar() core.StatsVar {
+	return h.w.StatsVar()
+}
+
 // RegisterExitHandler makes logrus.Exit and logger.Exit sync h before the
 // process ends; Install calls it. It is idempotent. The package registers
 // one logrus exit handler, the first time a Hook or a Writer asks, which

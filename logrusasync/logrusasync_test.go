@@ -91,6 +91,7 @@ func TestConcurrentEntriesArriveOnceInOrder(t *testing.T) {
 	st := hook.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, hook.StatsVar(), st)
 	// Installed, the hook is the only one formatting.
 	assert.EqualValues(t, goroutines*perGoroutine, formatter.n.Load())
 }
@@ -167,8 +168,9 @@ func TestFireFormatsBeforeReturning(t *testing.T) {
 
 func TestSyncFlushesEverythingBefore(t *testing.T) {
 	f := createFile(t)
-	// Nothing but Sync hands these entries to the sink: they fill a
-	// fraction of a buffer and the timer would wait an hour.
+	// Nothing but Sync hands these entries to the sink, but for the first,
+	// which the core writes at once: they fill a fraction of a buffer and
+	// the timer would wait an hour.
 	hook := logrusasync.NewHook(core.WithSink(f), core.WithFlushInterval(time.Hour))
 	defer hook.Close()
 	logger := newLogger(nil)
@@ -194,10 +196,11 @@ func TestFireSyncsAtSyncLevel(t *testing.T) {
 		{"fatal", logrus.FatalLevel, func(l *logrus.Logger) { l.Fatal("last") }, true},
 		{"error", logrus.FatalLevel, func(l *logrus.Logger) { l.Error("last") }, false},
 		{"error at error", logrus.ErrorLevel, func(l *logrus.Logger) { l.Error("last") }, true},
+		{"warn at error", logrus.ErrorLevel, func(l *logrus.Logger) { l.Warn("last") }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := createFile(t)
-			hook := logrusasync.NewHook(core.WithSink(f), core.WithFlushInterval(time.Hour))
+			sink := logtest.NewRecordingSink()
+			hook := logrusasync.NewHook(core.WithSink(sink), core.WithFlushInterval(time.Hour))
 			hook.SyncLevel = tc.syncLevel
 			logger := newLogger(new(bytes.Buffer))
 			exits := 0
@@ -206,42 +209,52 @@ func TestFireSyncsAtSyncLevel(t *testing.T) {
 			// Fire syncs.
 			logger.AddHook(hook)
 
+			// The core writes the first entry after a pause at once;
+			// with an hour's flush interval, the next ones stay
+			// buffered until a sync.
 			logger.Info("first")
+			sink.AwaitWrites(t, 1)
+			logger.Info("held")
 			tc.log(logger)
 
-			data, err := os.ReadFile(f.Name())
-			require.NoError(t, err)
+			lines := logtest.Lines(t, sink.Bytes())
 			if tc.synced {
-				lines := logtest.Lines(t, data)
-				require.Len(t, lines, 2)
-				assert.Equal(t, "first", lines[0]["msg"])
-				assert.Equal(t, "last", lines[1]["msg"])
+				sink.RequireSyncedLast(t)
+				require.Len(t, lines, 3)
+				assert.Equal(t, "held", lines[1]["msg"])
+				assert.Equal(t, "last", lines[2]["msg"])
 			} else {
-				// Nothing made the writer goroutine write yet.
-				assert.Empty(t, data)
+				sink.RequireNotSynced(t)
+				require.Len(t, lines, 1, "held and last were written without a sync")
 			}
+			assert.Equal(t, "first", lines[0]["msg"])
 			require.NoError(t, hook.Close())
-			assert.Len(t, logtest.ReadLines(t, f.Name()), 2)
+			sink.RequireSyncedLast(t)
+			assert.Len(t, logtest.Lines(t, sink.Bytes()), 3)
 		})
 	}
 }
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
+	var reports logtest.ErrorLog
 	hook := logrusasync.NewHook(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(reports.Handle),
 	)
 	logger := newLogger(nil)
 	hook.Install(logger)
 
-	// The sink does not return, so at most two buffers of these are
-	// accepted.
+	// The core writes the first entry promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.WithFields(logrus.Fields{logtest.SeqKey: seq, "pad": logtest.Padding}).Info("info")
+		if seq == 0 {
+			sink.AwaitEntered(t)
+		}
 	}
 	require.Positive(t, hook.Stats().DroppedRecords)
 
@@ -255,16 +268,26 @@ func TestDropKeepsErrors(t *testing.T) {
 	logtest.AwaitWait(t, hook.Stats, done)
 	sink.Release()
 	<-done
+	dropped := hook.Stats()
 	require.NoError(t, hook.Close())
+	// Refused after Close: counted, but not a drop the notices report.
+	late := logrus.NewEntry(logger)
+	late.Level, late.Message = logrus.InfoLevel, "late"
+	require.ErrorIs(t, hook.Fire(late), core.ErrClosed)
 
-	lines := logtest.Lines(t, sink.Bytes())
-	kept := logtest.RequireSubsequence(t, logtest.Filter(lines, "level", "info"), infos)
-	errLines := logtest.Filter(lines, "level", "error")
+	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "info"), infos)
+	errLines := logtest.Filter(entries, "level", "error")
 	require.Len(t, errLines, errs)
 	logtest.RequireSubsequence(t, errLines, errs)
+	require.Len(t, entries, kept+errs)
 	st := hook.Stats()
-	assert.EqualValues(t, infos-kept, st.DroppedRecords)
+	assert.EqualValues(t, infos-kept, dropped.DroppedRecords)
+	assert.Equal(t, dropped.DroppedRecords+1, st.DroppedRecords)
 	assert.EqualValues(t, kept+errs, st.WrittenRecords)
+	// The core says what it dropped, in the sink and to the error handler.
+	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords-1, dropped.DroppedBytes)
+	reports.RequireDropReports(t)
 }
 
 type failingFormatter struct{}
@@ -299,8 +322,9 @@ func TestLevels(t *testing.T) {
 }
 
 // childLogger opens the log file of a child process and returns a logger
-// whose installed hook would hold every entry for an hour: only a sync
-// brings them to the file.
+// whose installed hook would hold the entries after the first for an hour,
+// as long as they fill less than half a buffer: a sync brings them to the
+// file.
 func childLogger(t *testing.T, path string) *logrus.Logger {
 	f, err := os.Create(path)
 	require.NoError(t, err)

@@ -75,4 +75,10 @@ func (w *Writer) Stats() core.Stats {
 	return w.w.Stats()
 }
 
+// StatsVar returns an expvar.Var of the core's counters, for
+// expvar.Publish, as core.Writer.StatsVar does.
+func (w *Writer) StatsVar() core.StatsVar {
+	return w.w.StatsVar()
+}
+
 var _ io.WriteCloser = (*Writer)(nil)

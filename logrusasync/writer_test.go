@@ -37,10 +37,13 @@ func TestWriterConcurrentEntriesArriveOnceInOrder(t *testing.T) {
 	st := w.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, w.StatsVar(), st)
 }
 
 func TestWriterSyncAndClose(t *testing.T) {
 	f := createFile(t)
+	// Nothing but Sync hands these entries to the sink, but for the first,
+	// which the core writes at once.
 	w := logrusasync.NewWriter(core.WithSink(f), core.WithFlushInterval(time.Hour))
 	logger := newLogger(nil)
 	logger.SetOutput(w)
@@ -58,49 +61,62 @@ func TestWriterSyncAndClose(t *testing.T) {
 func TestWriterExitSyncs(t *testing.T) {
 	// logger.Exit, which logger.Fatal calls, runs the exit handler; here
 	// ExitFunc does not end the process.
-	f := createFile(t)
-	w := logrusasync.NewWriter(core.WithSink(f), core.WithFlushInterval(time.Hour))
+	sink := logtest.NewRecordingSink()
+	w := logrusasync.NewWriter(core.WithSink(sink), core.WithFlushInterval(time.Hour))
 	defer w.Close()
 	logger := newLogger(nil)
 	logger.SetOutput(w)
 	var code int
 	logger.ExitFunc = func(c int) { code = c }
 
+	// The core writes the first entry after a pause at once; with an
+	// hour's flush interval, the next ones stay buffered until a sync.
 	logger.Info("first")
+	sink.AwaitWrites(t, 1)
+	logger.Info("held")
+	require.Len(t, logtest.Lines(t, sink.Bytes()), 1, "held was written without a sync")
 	logger.Fatal("last")
 
 	assert.Equal(t, 1, code)
-	lines := logtest.ReadLines(t, f.Name())
-	require.Len(t, lines, 2)
-	assert.Equal(t, "fatal", lines[1]["level"])
+	sink.RequireSyncedLast(t)
+	lines := logtest.Lines(t, sink.Bytes())
+	require.Len(t, lines, 3)
+	assert.Equal(t, "held", lines[1]["msg"])
+	assert.Equal(t, "fatal", lines[2]["level"])
 }
 
 func TestWriterDropsAnyLevel(t *testing.T) {
 	// What NewWriter cannot do, shown: under Drop, an Error entry that
 	// finds the buffers full is dropped like any other.
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := logrusasync.NewWriter(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(func(error) {}), // drop reports
 	)
 	logger := newLogger(nil)
 	logger.SetOutput(w)
-	for seq := range 200 {
-		logger.WithFields(logrus.Fields{logtest.SeqKey: seq, "pad": logtest.Padding}).Info("info")
+	// The core writes the first entry promptly, and the sink holds on
+	// to it: one buffer is left, which the next entries fill.
+	logger.Info("first")
+	sink.AwaitEntered(t)
+	for w.Stats().DroppedRecords == 0 {
+		logger.WithField("pad", logtest.Padding).Info("info")
 	}
 	dropped := w.Stats().DroppedRecords
-	require.Positive(t, dropped)
 	logger.WithField("pad", logtest.Padding).Error("error")
 	assert.Equal(t, dropped+1, w.Stats().DroppedRecords)
 	sink.Release()
 	require.NoError(t, w.Close())
+	entries, _ := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	assert.Empty(t, logtest.Filter(entries, "level", "error"))
 }
 
 // childWriterLogger opens the log file of a child process and sets the
-// standard logger's output to a Writer that would hold every entry for an
-// hour: only a sync brings them to the file.
+// standard logger's output to a Writer that would hold the entries after
+// the first for an hour, as long as they fill less than half a buffer: a
+// sync brings them to the file.
 func childWriterLogger(t *testing.T, path string) {
 	f, err := os.Create(path)
 	require.NoError(t, err)

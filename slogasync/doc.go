@@ -57,7 +57,9 @@
 // Set SyncLevel to slog.LevelError to sync every Error record instead; it
 // costs a sync of the sink (an fsync, for a file) per record, in the
 // goroutine that logs. A process that ends any other way must call Sync
-// or Close first, or lose up to a flush interval of records.
+// or Close first, or lose the records still buffered: core.SyncAll syncs
+// every open Writer, and core.HandleSignals does so when SIGTERM or SIGINT
+// arrives.
 //
 // # Settings
 //

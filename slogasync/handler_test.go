@@ -132,6 +132,7 @@ func TestConcurrentRecordsArriveOnceInOrder(t *testing.T) {
 	st := w.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, w.StatsVar(), st)
 }
 
 func TestSyncAtSyncLevel(t *testing.T) {
@@ -147,44 +148,56 @@ func TestSyncAtSyncLevel(t *testing.T) {
 		{"warn at error", slog.LevelError, slog.LevelWarn, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := createFile(t)
-			w := slogasync.New(core.WithSink(f), core.WithFlushInterval(time.Hour))
+			sink := logtest.NewRecordingSink()
+			w := slogasync.New(core.WithSink(sink), core.WithFlushInterval(time.Hour))
 			w.SyncLevel = tc.syncLevel
 			logger := slog.New(w.JSONHandler(nil))
 
+			// The core writes the first record after a pause at once;
+			// with an hour's flush interval, the next ones stay
+			// buffered until a sync.
 			logger.Info("first")
+			sink.AwaitWrites(t, 1)
+			logger.Info("held")
 			logger.Log(context.Background(), tc.level, "last")
 
-			lines := logtest.ReadLines(t, f.Name())
+			lines := logtest.Lines(t, sink.Bytes())
 			if tc.synced {
-				require.Len(t, lines, 2)
-				assert.Equal(t, "first", lines[0]["msg"])
-				assert.Equal(t, "last", lines[1]["msg"])
+				sink.RequireSyncedLast(t)
+				require.Len(t, lines, 3)
+				assert.Equal(t, "held", lines[1]["msg"])
+				assert.Equal(t, "last", lines[2]["msg"])
 			} else {
-				// Nothing made the writer goroutine write yet.
-				assert.Empty(t, lines)
+				sink.RequireNotSynced(t)
+				require.Len(t, lines, 1, "held and last were written without a sync")
 			}
+			assert.Equal(t, "first", lines[0]["msg"])
 			require.NoError(t, w.Close())
-			assert.Len(t, logtest.ReadLines(t, f.Name()), 2)
+			sink.RequireSyncedLast(t)
+			assert.Len(t, logtest.Lines(t, sink.Bytes()), 3)
 		})
 	}
 }
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
+	var reports logtest.ErrorLog
 	w := slogasync.New(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(reports.Handle),
 	)
 	logger := slog.New(w.JSONHandler(nil))
 
-	// The sink does not return, so at most two buffers of these are
-	// accepted.
+	// The core writes the first record promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info("info", logtest.SeqKey, seq, "pad", logtest.Padding)
+		if seq == 0 {
+			sink.AwaitEntered(t)
+		}
 	}
 	require.Positive(t, w.Stats().DroppedRecords)
 
@@ -198,16 +211,24 @@ func TestDropKeepsErrors(t *testing.T) {
 	logtest.AwaitWait(t, w.Stats, done)
 	sink.Release()
 	<-done
+	dropped := w.Stats()
 	require.NoError(t, w.Close())
+	// Refused after Close: counted, but not a drop the notices report.
+	logger.Info("late")
 
-	lines := logtest.Lines(t, sink.Bytes())
-	kept := logtest.RequireSubsequence(t, logtest.Filter(lines, "level", "INFO"), infos)
-	errLines := logtest.Filter(lines, "level", "ERROR")
+	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "INFO"), infos)
+	errLines := logtest.Filter(entries, "level", "ERROR")
 	require.Len(t, errLines, errs)
 	logtest.RequireSubsequence(t, errLines, errs)
+	require.Len(t, entries, kept+errs)
 	st := w.Stats()
-	assert.EqualValues(t, infos-kept, st.DroppedRecords)
+	assert.EqualValues(t, infos-kept, dropped.DroppedRecords)
+	assert.Equal(t, dropped.DroppedRecords+1, st.DroppedRecords)
 	assert.EqualValues(t, kept+errs, st.WrittenRecords)
+	// The core says what it dropped, in the sink and to the error handler.
+	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords-1, dropped.DroppedBytes)
+	reports.RequireDropReports(t)
 }
 
 func TestWaitingRecordHoldsNoSharedLock(t *testing.T) {
@@ -216,14 +237,18 @@ func TestWaitingRecordHoldsNoSharedLock(t *testing.T) {
 	// from it, are dropped at once: they do not queue behind the waiting
 	// one, as they would on slog.NewJSONHandler's mutex over a
 	// core.Writer.
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := slogasync.New(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(func(error) {}), // drop reports
 	)
 	logger := slog.New(w.JSONHandler(nil))
+	// The core writes the first record promptly, and the sink holds on
+	// to it: one buffer is left, which the next records fill.
+	logger.Info("first")
+	sink.AwaitEntered(t)
 	for w.Stats().DroppedRecords == 0 {
 		logger.Info("fill", "pad", logtest.Padding)
 	}
@@ -235,8 +260,10 @@ func TestWaitingRecordHoldsNoSharedLock(t *testing.T) {
 	}()
 	logtest.AwaitWait(t, w.Stats, waiting)
 
-	// Longer than the record that did not fit, whatever the length of
-	// their time: none fits.
+	// Longer than the record that found no room, whatever the length of
+	// their time, so that their frames are longer too: none fits until
+	// the writer goroutine swaps, which the stalled sink keeps it from
+	// doing.
 	before := w.Stats().DroppedRecords
 	derived := logger.With("k", "v")
 	long := logtest.Padding + logtest.Padding
@@ -254,8 +281,9 @@ func TestWaitingRecordHoldsNoSharedLock(t *testing.T) {
 	sink.Release()
 	<-waiting
 	require.NoError(t, w.Close())
-	errLines := logtest.Filter(logtest.Lines(t, sink.Bytes()), "level", "ERROR")
-	assert.Len(t, errLines, 1)
+	entries, _ := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	assert.Len(t, logtest.Filter(entries, "level", "ERROR"), 1)
+	assert.Empty(t, logtest.Filter(entries, "msg", "dropped"))
 }
 
 func TestEnabledFollowsTheHandlers(t *testing.T) {

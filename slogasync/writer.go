@@ -94,3 +94,9 @@ func (w *Writer) Close() error {
 func (w *Writer) Stats() core.Stats {
 	return w.w.Stats()
 }
+
+// StatsVar returns an expvar.Var of the core's counters, for
+// expvar.Publish, as core.Writer.StatsVar does.
+func (w *Writer) StatsVar() core.StatsVar {
+	return w.w.StatsVar()
+}

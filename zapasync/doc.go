@@ -27,8 +27,8 @@
 //	...
 //	defer zapasync.CloseSinks() // after logger.Sync()
 //
-// RegisterSink documents the URLs, their settings and how such sinks are
-// closed.
+// RegisterSink documents the URLs, their settings (buffer, flush,
+// overflow, maxwrite and spool) and how such sinks are closed.
 //
 // # Exit and panic
 //

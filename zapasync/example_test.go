@@ -50,8 +50,8 @@ func ExampleNewCore() {
 // The sink can be a lumberjack.Logger, which rotates the file. The core
 // calls it from its own goroutine (or, under core.Block with both buffers
 // full, from a caller that would otherwise wait), so rotation happens off
-// the path of the goroutines that log. Each buffer must be no larger than
-// MaxSize: lumberjack refuses larger writes.
+// the path of the goroutines that log. lumberjack refuses a write longer
+// than MaxSize: core.WithMaxWriteSize keeps the core's writes within it.
 func Example_lumberjack() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
@@ -64,7 +64,7 @@ func Example_lumberjack() {
 		MaxSize:  100, // megabytes
 	}
 	defer rotator.Close()
-	ws := zapasync.New(core.WithSink(rotator))
+	ws := zapasync.New(core.WithSink(rotator), core.WithMaxWriteSize(rotator.MaxSize<<20))
 	logger := zap.New(zapcore.NewCore(exampleEncoder(), ws, zap.InfoLevel))
 
 	logger.Info("rotated when large")

@@ -53,11 +53,17 @@ const Scheme = "asynclog"
 //	buffer=1MiB       core.WithBufferSize: bytes, or a whole number of B, KiB, MiB or GiB
 //	flush=50ms        core.WithFlushInterval: a time.ParseDuration string, above zero
 //	overflow=drop     core.WithOverflow: block or drop
+//	maxwrite=100MiB   core.WithMaxWriteSize: bytes, or a whole number of B, KiB, MiB or GiB
+//	spool=app.spool   core.WithSpool: a file path, absolute or relative to the working directory
 //
-// For example "asynclog:app.log?buffer=256KiB&overflow=drop". Anything
-// else in the URL (a parameter not listed, a value that does not parse, a
+// For example "asynclog:app.log?buffer=256KiB&overflow=drop". Keys and
+// values are percent-decoded as the path is: a space is %20, '&' is %26,
+// '%' is %25, and '+' stands for itself, not for a space. Anything else
+// in the URL (a parameter not listed, a value that does not parse, a
 // user, a port, a fragment) makes zap fail to open the sink, with an
-// error that says why.
+// error that says why. A spool that cannot be used does not: as
+// core.WithSpool says, the core then runs on memory buffers, and the
+// error goes to the error handler and to the first logger.Sync().
 //
 // # What a sink does
 //
@@ -174,9 +180,11 @@ type sinkTarget struct {
 	path   string   // the file, if stream is nil
 	stream *os.File // os.Stdout or os.Stderr
 
-	bufferSize int
-	flush      time.Duration
-	overflow   string // "", "block" or "drop"
+	bufferSize   int
+	flush        time.Duration
+	overflow     string // "", "block" or "drop"
+	maxWriteSize int
+	spool        string // the spool's path
 }
 
 // options returns the core options the URL's query sets.
@@ -193,6 +201,12 @@ func (t sinkTarget) options() []core.Option {
 		opts = append(opts, core.WithOverflow(core.Block))
 	case "drop":
 		opts = append(opts, core.WithOverflow(core.Drop))
+	}
+	if t.maxWriteSize > 0 {
+		opts = append(opts, core.WithMaxWriteSize(t.maxWriteSize))
+	}
+	if t.spool != "" {
+		opts = append(opts, core.WithSpool(t.spool))
 	}
 	return opts
 }
@@ -245,7 +259,7 @@ func parseSinkURL(u *url.URL) (sinkTarget, error) {
 
 // parseQuery reads the settings of an asynclog URL's query.
 func (t *sinkTarget) parseQuery(rawQuery string) error {
-	query, err := url.ParseQuery(rawQuery)
+	query, err := splitQuery(rawQuery)
 	if err != nil {
 		return err
 	}
@@ -272,11 +286,43 @@ func (t *sinkTarget) parseQuery(rawQuery string) error {
 				return fmt.Errorf("overflow=%s: want block or drop", v)
 			}
 			t.overflow = v
+		case "maxwrite":
+			if t.maxWriteSize, err = parseSize(v); err != nil {
+				return fmt.Errorf("maxwrite=%s: %w", v, err)
+			}
+		case "spool":
+			if v == "" {
+				return errors.New("spool=: want a file path")
+			}
+			t.spool = filepath.FromSlash(v)
 		default:
-			return fmt.Errorf("unknown parameter %q: want buffer, flush or overflow", key)
+			return fmt.Errorf("unknown parameter %q: want buffer, flush, overflow, maxwrite or spool", key)
 		}
 	}
 	return nil
+}
+
+// splitQuery splits a raw query into its parameters, percent-decoding keys
+// and values as url.PathUnescape does: unlike url.ParseQuery, it leaves a
+// '+' alone, as a file path needs.
+func splitQuery(rawQuery string) (map[string][]string, error) {
+	query := make(map[string][]string)
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(part, "=")
+		key, err := url.PathUnescape(rawKey)
+		if err != nil {
+			return nil, err
+		}
+		value, err := url.PathUnescape(rawValue)
+		if err != nil {
+			return nil, err
+		}
+		query[key] = append(query[key], value)
+	}
+	return query, nil
 }
 
 // sizeUnits are the units parseSize accepts, longest first.
@@ -285,8 +331,8 @@ var sizeUnits = []struct {
 	bytes  int64
 }{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
 
-// parseSize parses a buffer size: a whole number of bytes, or of B, KiB,
-// MiB or GiB. It must be above zero and fit in an int.
+// parseSize parses a size, of a buffer or of a write: a whole number of
+// bytes, or of B, KiB, MiB or GiB. It must be above zero and fit in an int.
 func parseSize(s string) (int, error) {
 	digits, unit := s, int64(1)
 	for _, u := range sizeUnits {

@@ -4,6 +4,7 @@ package zapasync_test
 // init function of example_sink_test.go.
 
 import (
+	"bytes"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -78,6 +79,8 @@ func TestSinkURLs(t *testing.T) {
 		{"asynclog:my%20app%3F.log", "my app?.log"},
 		{"asynclog:q.log?buffer=1MiB&flush=50ms&overflow=drop", "q.log"},
 		{"asynclog:b.log?buffer=65536&overflow=block", "b.log"},
+		{"asynclog:m.log?maxwrite=4KiB", "m.log"},
+		{"asynclog:s.log?spool=s%20log%2B.spool&buffer=64KiB", "s.log"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			ws, closeAll, err := zap.Open(tc.url)
@@ -91,6 +94,10 @@ func TestSinkURLs(t *testing.T) {
 			assert.Equal(t, "entry", lines[0]["msg"])
 		})
 	}
+	// The spool, of two 64 KiB buffers and a header page.
+	info, err := os.Stat(filepath.Join(dir, "s log+.spool"))
+	require.NoError(t, err)
+	assert.Greater(t, info.Size(), int64(128<<10))
 }
 
 func TestSinkURLErrors(t *testing.T) {
@@ -110,7 +117,13 @@ func TestSinkURLErrors(t *testing.T) {
 		{"asynclog:x.log?flush=soon", `flush=soon: time: invalid duration "soon"`},
 		{"asynclog:x.log?flush=0s", "flush=0s: not above zero"},
 		{"asynclog:x.log?overflow=maybe", "overflow=maybe: want block or drop"},
-		{"asynclog:x.log?colour=on", `unknown parameter "colour"`},
+		{"asynclog:x.log?maxwrite=0", "maxwrite=0: want a whole number"},
+		{"asynclog:x.log?maxwrite=1MB", "maxwrite=1MB: want a whole number"},
+		{"asynclog:x.log?spool=", "spool=: want a file path"},
+		{"asynclog:x.log?spool", "spool=: want a file path"},
+		{"asynclog:x.log?spool=a&spool=b", "parameter spool given 2 times"},
+		{"asynclog:x.log?spool=%zz", "invalid URL escape"},
+		{"asynclog:x.log?colour=on", `unknown parameter "colour": want buffer, flush, overflow, maxwrite or spool`},
 		{"asynclog:x.log?buffer=1MiB&buffer=2MiB", "parameter buffer given 2 times"},
 		{"asynclog:x.log?buffer=%zz", "invalid URL escape"},
 		{fileURL(filepath.Join(dir, "missing", "x.log")), "no such file or directory"},
@@ -142,26 +155,38 @@ func TestSinkStandardStreamsStayOpen(t *testing.T) {
 
 func TestCloseSinks(t *testing.T) {
 	dir := t.TempDir()
+	names := []string{"a.log", "b.log"}
 	var loggers []*zap.Logger
-	for _, name := range []string{"a.log", "b.log"} {
-		// flush=1h: only a sync or a close brings entries to the file.
+	for _, name := range names {
+		// flush=1h: after the first entry, which the core writes at
+		// once, only a sync or a close brings entries to the file.
 		logger, err := jsonConfig(fileURL(filepath.Join(dir, name)) + "?flush=1h").Build()
 		require.NoError(t, err)
 		loggers = append(loggers, logger)
 	}
-	for _, logger := range loggers {
-		logger.Info("entry")
+	for i, logger := range loggers {
+		logger.Info("first")
+		path := filepath.Join(dir, names[i])
+		logtest.Eventually(t, "the first entry is in "+names[i], func() bool {
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			return bytes.HasSuffix(data, []byte("\n"))
+		})
+		logger.Info("held")
 	}
-	for _, name := range []string{"a.log", "b.log"} {
-		assert.Empty(t, logtest.ReadLines(t, filepath.Join(dir, name)), "flushed before CloseSinks")
+	for _, name := range names {
+		lines := logtest.ReadLines(t, filepath.Join(dir, name))
+		require.Len(t, lines, 1, "%s: flushed before CloseSinks", name)
+		assert.Equal(t, "first", lines[0]["msg"])
 	}
 
 	require.NoError(t, zapasync.CloseSinks())
 	require.NoError(t, zapasync.CloseSinks()) // nothing left to close
 
-	for _, name := range []string{"a.log", "b.log"} {
+	for _, name := range names {
 		lines := logtest.ReadLines(t, filepath.Join(dir, name))
-		require.Len(t, lines, 1, name)
+		require.Len(t, lines, 2, name)
+		assert.Equal(t, "held", lines[1]["msg"])
 	}
 }
 
@@ -169,7 +194,8 @@ func TestCloseSinks(t *testing.T) {
 const childGoroutines, childPerGoroutine = 4, 2500
 
 // childConfigLogger builds, from a zap.Config, a logger whose sink would
-// hold every entry for an hour: only a sync brings them to the file.
+// hold the entries after the first for an hour, as long as they fill less
+// than half a buffer: a sync brings them to the file.
 func childConfigLogger(t *testing.T, path string) *zap.Logger {
 	logger, err := jsonConfig(fileURL(path) + "?flush=1h").Build()
 	require.NoError(t, err)
@@ -212,4 +238,55 @@ func TestConfigBuildFatalFlushes(t *testing.T) {
 	code, stderr := logtest.RunChild(t, "TestConfigBuildFatalFlushes", path)
 	require.Equal(t, 1, code, stderr)
 	requireConfigBurstThen(t, path, "fatal", "fatal")
+}
+
+// spoolURL returns the URL of the log file at path, with a spool beside it
+// and an hour's flush interval.
+func spoolURL(path string) string {
+	spool := strings.ReplaceAll(url.PathEscape(filepath.ToSlash(path+".spool")), "&", "%26")
+	return fileURL(path) + "?flush=1h&buffer=1MiB&spool=" + spool
+}
+
+func TestSpoolRecoversEntriesOfDeadProcess(t *testing.T) {
+	const goroutines, perGoroutine = 4, 100
+	if path := logtest.ChildLog(); path != "" {
+		ws, _, err := zap.Open(spoolURL(path))
+		require.NoError(t, err)
+		logger := zap.New(zapcore.NewCore(encoder(), ws, zap.InfoLevel))
+		// The core writes the first entry at once; the others stay in
+		// the spool's buffer, which they fill to less than half.
+		logger.Info("first")
+		logtest.Eventually(t, "the first entry is in the file", func() bool {
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			return bytes.HasSuffix(data, []byte("\n"))
+		})
+		logtest.Burst(goroutines, perGoroutine, func(g, seq int) { logEntry(logger, g, seq) })
+		os.Exit(3) // no Sync: the burst is lost, but for the spool
+	}
+	path := filepath.Join(t.TempDir(), "app.log")
+	code, stderr := logtest.RunChild(t, "TestSpoolRecoversEntriesOfDeadProcess", path)
+	require.Equal(t, 3, code, stderr)
+	lines := logtest.ReadLines(t, path)
+	require.Len(t, lines, 1, "the burst reached the file without a sync")
+	assert.Equal(t, "first", lines[0]["msg"])
+
+	// Opening the sink again writes what the dead process left, after a
+	// notice, before the first entry of this one.
+	ws, closeAll, err := zap.Open(spoolURL(path))
+	require.NoError(t, err)
+	logger := zap.New(zapcore.NewCore(encoder(), ws, zap.InfoLevel))
+	logger.Info("again")
+	closeAll()
+
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines = logtest.Lines(t, data)
+	require.Len(t, lines, 1+1+goroutines*perGoroutine+1)
+	assert.Equal(t, "first", lines[0]["msg"])
+	raw := bytes.SplitAfter(data, []byte("\n"))
+	recoveredBytes := len(bytes.Join(raw[2:len(lines)-1], nil))
+	logtest.RequireNotices(t, lines[1:2], "recovered", goroutines*perGoroutine, uint64(recoveredBytes))
+	logtest.RequireAll(t, lines[2:len(lines)-1], goroutines, perGoroutine)
+	assert.Equal(t, "again", lines[len(lines)-1]["msg"])
 }

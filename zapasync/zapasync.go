@@ -66,6 +66,12 @@ func (s *WriteSyncer) Stats() core.Stats {
 	return s.w.Stats()
 }
 
+// StatsVar returns an expvar.Var of the core's counters, for
+// expvar.Publish, as core.Writer.StatsVar does.
+func (s *WriteSyncer) StatsVar() core.StatsVar {
+	return s.w.StatsVar()
+}
+
 // writeLevel writes p, an entry at level lvl: an entry at or above
 // NoDropLevel or SyncLevel is never dropped.
 func (s *WriteSyncer) writeLevel(lvl zapcore.Level, p []byte) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,7 @@ func TestConcurrentEntriesArriveOnceInOrder(t *testing.T) {
 			st := ws.Stats()
 			assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 			assert.Zero(t, st.DroppedRecords)
+			logtest.RequireStatsVar(t, ws.StatsVar(), st)
 		})
 	}
 }
@@ -78,8 +80,9 @@ func TestSyncFlushesEverythingBefore(t *testing.T) {
 	for _, c := range cores {
 		t.Run(c.name, func(t *testing.T) {
 			f := createFile(t)
-			// Nothing but Sync hands these entries to the sink: they
-			// fill a fraction of a buffer and the timer would wait an hour.
+			// Nothing but Sync hands these entries to the sink, but for
+			// the first, which the core writes at once: they fill a
+			// fraction of a buffer and the timer would wait an hour.
 			ws := zapasync.New(core.WithSink(f), core.WithFlushInterval(time.Hour))
 			defer ws.Close()
 			logger := zap.New(c.new(encoder(), ws, zap.InfoLevel))
@@ -92,20 +95,58 @@ func TestSyncFlushesEverythingBefore(t *testing.T) {
 	}
 }
 
-func TestNewCoreSyncsAtSyncLevel(t *testing.T) {
-	f := createFile(t)
-	ws := zapasync.New(core.WithSink(f), core.WithFlushInterval(time.Hour))
-	defer ws.Close()
-	ws.SyncLevel = zapcore.WarnLevel
-	logger := zap.New(zapasync.NewCore(encoder(), ws, zap.InfoLevel))
+func TestSyncsAtSyncLevel(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		core      int // into cores
+		syncLevel zapcore.Level
+		level     zapcore.Level
+		synced    bool
+	}{
+		// zapasync.NewCore syncs at the WriteSyncer's SyncLevel.
+		{"NewCore dpanic by default", 1, zapcore.DPanicLevel, zapcore.DPanicLevel, true},
+		{"NewCore error by default", 1, zapcore.DPanicLevel, zapcore.ErrorLevel, false},
+		{"NewCore warn at warn", 1, zapcore.WarnLevel, zapcore.WarnLevel, true},
+		{"NewCore info at warn", 1, zapcore.WarnLevel, zapcore.InfoLevel, false},
+		// zap's own core syncs above Error, whatever SyncLevel says.
+		{"zapcore.NewCore dpanic", 0, zapcore.DPanicLevel, zapcore.DPanicLevel, true},
+		{"zapcore.NewCore error", 0, zapcore.DPanicLevel, zapcore.ErrorLevel, false},
+		{"zapcore.NewCore error at warn", 0, zapcore.WarnLevel, zapcore.ErrorLevel, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := logtest.NewRecordingSink()
+			ws := zapasync.New(core.WithSink(sink), core.WithFlushInterval(time.Hour))
+			defer ws.Close()
+			ws.SyncLevel = tc.syncLevel
+			logger := zap.New(cores[tc.core].new(encoder(), ws, zap.InfoLevel))
 
-	logger.Info("info")
-	logger.Warn("warn")
+			// The core writes the first entry after a pause at once;
+			// with an hour's flush interval, the next ones stay
+			// buffered until a sync.
+			logger.Info("first")
+			sink.AwaitWrites(t, 1)
+			logger.Info("held")
+			if ce := logger.Check(tc.level, "last"); ce != nil {
+				ce.Write()
+			}
 
-	lines := logtest.ReadLines(t, f.Name())
-	require.Len(t, lines, 2)
-	assert.Equal(t, "info", lines[0]["msg"])
-	assert.Equal(t, "warn", lines[1]["msg"])
+			lines := logtest.Lines(t, sink.Bytes())
+			if tc.synced {
+				sink.RequireSyncedLast(t)
+				require.Len(t, lines, 3)
+				assert.Equal(t, "held", lines[1]["msg"])
+				assert.Equal(t, "last", lines[2]["msg"])
+				assert.Equal(t, tc.level.String(), lines[2]["level"])
+			} else {
+				sink.RequireNotSynced(t)
+				require.Len(t, lines, 1, "held and last were written without a sync")
+			}
+			assert.Equal(t, "first", lines[0]["msg"])
+			require.NoError(t, ws.Close())
+			sink.RequireSyncedLast(t)
+			assert.Len(t, logtest.Lines(t, sink.Bytes()), 3)
+		})
+	}
 }
 
 func TestNewCore(t *testing.T) {
@@ -132,19 +173,23 @@ func TestNewCore(t *testing.T) {
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
+	var reports logtest.ErrorLog
 	ws := zapasync.New(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(reports.Handle),
 	)
 	logger := zap.New(zapasync.NewCore(encoder(), ws, zap.InfoLevel))
 
-	// The sink does not return, so at most two buffers of these are
-	// accepted.
+	// The core writes the first entry promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info("info", zap.Int(logtest.SeqKey, seq), zap.String("pad", logtest.Padding))
+		if seq == 0 {
+			sink.AwaitEntered(t)
+		}
 	}
 	require.Positive(t, ws.Stats().DroppedRecords)
 
@@ -158,21 +203,56 @@ func TestDropKeepsErrors(t *testing.T) {
 	logtest.AwaitWait(t, ws.Stats, done)
 	sink.Release()
 	<-done
+	dropped := ws.Stats()
 	require.NoError(t, ws.Close())
+	// Refused after Close: counted, but not a drop the notices report.
+	_, err := ws.Write([]byte("{}\n"))
+	require.ErrorIs(t, err, core.ErrClosed)
 
-	lines := logtest.Lines(t, sink.Bytes())
-	kept := logtest.RequireSubsequence(t, logtest.Filter(lines, "level", "info"), infos)
-	errLines := logtest.Filter(lines, "level", "error")
+	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "info"), infos)
+	errLines := logtest.Filter(entries, "level", "error")
 	require.Len(t, errLines, errs)
 	logtest.RequireSubsequence(t, errLines, errs)
+	require.Len(t, entries, kept+errs)
 	st := ws.Stats()
-	assert.EqualValues(t, infos-kept, st.DroppedRecords)
+	assert.EqualValues(t, infos-kept, dropped.DroppedRecords)
+	assert.Equal(t, dropped.DroppedRecords+1, st.DroppedRecords)
 	assert.EqualValues(t, kept+errs, st.WrittenRecords)
+	// The core says what it dropped, in the sink and to the error handler.
+	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords-1, dropped.DroppedBytes)
+	reports.RequireDropReports(t)
+}
+
+func TestNewCoreKeepsLongErrors(t *testing.T) {
+	// Under Drop, an entry too long for a buffer is dropped, unless it is
+	// at NoDropLevel: then the core writes it alone, whole.
+	sink := logtest.NewRecordingSink()
+	ws := zapasync.New(
+		core.WithSink(sink),
+		core.WithBufferSize(1<<10),
+		core.WithOverflow(core.Drop),
+		core.WithErrorHandler(func(error) {}),
+	)
+	logger := zap.New(zapasync.NewCore(encoder(), ws, zap.InfoLevel))
+	long := strings.Repeat("x", 2<<10)
+
+	logger.Info("long info", zap.String("long", long))
+	logger.Error("long error", zap.String("long", long))
+	require.NoError(t, ws.Close())
+
+	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	require.Len(t, entries, 1)
+	assert.Equal(t, "long error", entries[0]["msg"])
+	assert.Equal(t, long, entries[0]["long"])
+	st := ws.Stats()
+	assert.EqualValues(t, 1, st.DroppedRecords)
+	logtest.RequireNotices(t, notices, "dropped", 1, st.DroppedBytes)
 }
 
 // childLogger opens the log file of a child process and returns a logger
-// that would hold every entry for an hour: only a sync brings them to the
-// file.
+// that would hold the entries after the first for an hour, as long as they
+// fill less than half a buffer: a sync brings them to the file.
 func childLogger(t *testing.T, path string, newCore func(zapcore.Encoder, *zapasync.WriteSyncer, zapcore.LevelEnabler) zapcore.Core) *zap.Logger {
 	f, err := os.Create(path)
 	require.NoError(t, err)
@@ -223,9 +303,9 @@ func TestLumberjackRotation(t *testing.T) {
 	dir := t.TempDir()
 	rotator := &lumberjack.Logger{Filename: filepath.Join(dir, "app.log"), MaxSize: 1} // megabytes
 	defer rotator.Close()
-	// A buffer must not be larger than lumberjack's MaxSize, which
-	// refuses larger writes.
-	ws := zapasync.New(core.WithSink(rotator), core.WithBufferSize(64<<10))
+	// lumberjack refuses a write longer than MaxSize: the core's writes
+	// must stay within it, whatever the buffers hold.
+	ws := zapasync.New(core.WithSink(rotator), core.WithMaxWriteSize(1<<20))
 	logger := zap.New(zapcore.NewCore(encoder(), ws, zap.InfoLevel))
 
 	// About 1.5 MB: one rotation.

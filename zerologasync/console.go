@@ -23,7 +23,10 @@ import (
 // cw.Out is where the formatted lines go, unless opts hold a
 // core.WithSink, which overrides it; if both are unset, lines go to the
 // core's default, os.Stderr. The core, not cw, writes to it: cw formats
-// into a buffer of its own. Every other field of cw is used as zerolog
+// into a buffer of its own. The notices the core writes among the lines
+// (records dropped under core.Drop, records recovered from a spool) are
+// text, core.TextNotice, rather than the core's default JSON, unless opts
+// hold a core.WithNotices. Every other field of cw is used as zerolog
 // uses it, and its functions (FormatLevel and the like) are called
 // concurrently from the goroutines that log, as zerolog calls them.
 //
@@ -37,10 +40,13 @@ import (
 // codes for consoles that do not understand them; the core writes the
 // codes as they are. Set cw.NoColor where that matters.
 func ConsoleWriter(cw zerolog.ConsoleWriter, opts ...core.Option) *LevelWriter {
+	// Prepended, so that a core.WithSink or core.WithNotices in opts
+	// overrides them.
+	defaults := []core.Option{core.WithNotices(core.TextNotice)}
 	if cw.Out != nil {
-		// Prepended, so that a core.WithSink in opts overrides it.
-		opts = append([]core.Option{core.WithSink(cw.Out)}, opts...)
+		defaults = append(defaults, core.WithSink(cw.Out))
 	}
+	opts = append(defaults, opts...)
 	w := Writer(opts...)
 	w.console = &sync.Pool{New: func() any {
 		e := &consoleEntry{cw: cw}

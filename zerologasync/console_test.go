@@ -28,7 +28,9 @@ func plainConsole() zerolog.ConsoleWriter {
 // consoleLines parses the lines plainConsole writes, "LVL message k=v
 // k=v", into maps with the keys "level" and "message" and one per field;
 // a field whose value is a whole number maps to a float64, as in JSON, so
-// that logtest's checks apply. It fails the test on a line cut short.
+// that logtest's checks apply. A drop notice of the core, in text, maps to
+// what logtest.ParseTextNotice returns. It fails the test on a line cut
+// short.
 func consoleLines(t testing.TB, data []byte) []map[string]any {
 	t.Helper()
 	if len(data) == 0 {
@@ -38,6 +40,10 @@ func consoleLines(t testing.TB, data []byte) []map[string]any {
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
+		if notice, ok := logtest.ParseTextNotice(sc.Text()); ok {
+			out = append(out, notice)
+			continue
+		}
 		words := strings.Fields(sc.Text())
 		require.GreaterOrEqual(t, len(words), 2, "line %d: %q", len(out)+1, sc.Text())
 		line := map[string]any{"level": words[0], "message": words[1]}
@@ -137,43 +143,54 @@ func TestConsoleWriterSyncsAtSyncLevel(t *testing.T) {
 		{"write", func(l zerolog.Logger) { _, _ = l.Write([]byte("last")) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := createFile(t)
-			w := zerologasync.ConsoleWriter(plainConsole(), core.WithSink(f), core.WithFlushInterval(time.Hour))
+			sink := logtest.NewRecordingSink()
+			w := zerologasync.ConsoleWriter(plainConsole(), core.WithSink(sink), core.WithFlushInterval(time.Hour))
 			logger := zerolog.New(w)
 
+			// The core writes the first event after a pause at once;
+			// with an hour's flush interval, the next ones stay
+			// buffered until a sync.
 			logger.Info().Msg("first")
+			sink.AwaitWrites(t, 1)
+			logger.Info().Msg("held")
 			tc.log(logger)
 
-			lines := readConsoleLines(t, f.Name())
+			lines := consoleLines(t, sink.Bytes())
 			if tc.synced {
-				require.Len(t, lines, 2)
-				assert.Equal(t, "first", lines[0]["message"])
-				assert.Equal(t, "last", lines[1]["message"])
+				sink.RequireSyncedLast(t)
+				require.Len(t, lines, 3)
+				assert.Equal(t, "held", lines[1]["message"])
+				assert.Equal(t, "last", lines[2]["message"])
 			} else {
-				// Nothing made the writer goroutine write yet.
-				assert.Empty(t, lines)
+				sink.RequireNotSynced(t)
+				require.Len(t, lines, 1, "held and last were written without a sync")
 			}
+			assert.Equal(t, "first", lines[0]["message"])
 			require.NoError(t, w.Close())
-			assert.Len(t, readConsoleLines(t, f.Name()), 2)
+			sink.RequireSyncedLast(t)
+			assert.Len(t, consoleLines(t, sink.Bytes()), 3)
 		})
 	}
 }
 
 func TestConsoleWriterDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
 	w := zerologasync.ConsoleWriter(plainConsole(),
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(func(error) {}), // drop reports
 	)
 	logger := zerolog.New(w)
 
-	// The sink does not return, so at most two buffers of these are
-	// accepted.
+	// The core writes the first event promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info().Int(logtest.SeqKey, seq).Str("pad", logtest.Padding).Msg("info")
+		if seq == 0 {
+			sink.AwaitEntered(t)
+		}
 	}
 	require.Positive(t, w.Stats().DroppedRecords)
 
@@ -189,14 +206,53 @@ func TestConsoleWriterDropKeepsErrors(t *testing.T) {
 	<-done
 	require.NoError(t, w.Close())
 
-	lines := consoleLines(t, sink.Bytes())
-	kept := logtest.RequireSubsequence(t, logtest.Filter(lines, "level", "INF"), infos)
-	errLines := logtest.Filter(lines, "level", "ERR")
+	// The notices are text, as suits console lines.
+	entries, notices := logtest.SplitNotices(consoleLines(t, sink.Bytes()))
+	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "INF"), infos)
+	errLines := logtest.Filter(entries, "level", "ERR")
 	require.Len(t, errLines, errs)
 	logtest.RequireSubsequence(t, errLines, errs)
+	require.Len(t, entries, kept+errs)
 	st := w.Stats()
 	assert.EqualValues(t, infos-kept, st.DroppedRecords)
 	assert.EqualValues(t, kept+errs, st.WrittenRecords)
+	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords, st.DroppedBytes)
+}
+
+func TestConsoleWriterNoticesCanBeJSON(t *testing.T) {
+	// core.WithNotices among the options overrides ConsoleWriter's text
+	// notices.
+	sink := logtest.NewStallingSink(t)
+	w := zerologasync.ConsoleWriter(plainConsole(),
+		core.WithSink(sink),
+		core.WithBufferSize(1<<10),
+		core.WithOverflow(core.Drop),
+		core.WithErrorHandler(func(error) {}),
+		core.WithNotices(core.JSONNotice),
+	)
+	logger := zerolog.New(w)
+	logger.Info().Msg("first")
+	sink.AwaitEntered(t)
+	for w.Stats().DroppedRecords == 0 {
+		logger.Info().Str("pad", logtest.Padding).Msg("info")
+	}
+	sink.Release()
+	require.NoError(t, w.Close())
+
+	// The JSON lines are the notices; the others, console lines, the
+	// events.
+	var notices, events []byte
+	for line := range bytes.Lines(sink.Bytes()) {
+		if bytes.HasPrefix(line, []byte("{")) {
+			notices = append(notices, line...)
+		} else {
+			events = append(events, line...)
+		}
+	}
+	entries, textNotices := logtest.SplitNotices(consoleLines(t, events))
+	assert.Empty(t, textNotices)
+	assert.EqualValues(t, w.Stats().WrittenRecords, len(entries))
+	logtest.RequireNotices(t, logtest.Lines(t, notices), "dropped", w.Stats().DroppedRecords, w.Stats().DroppedBytes)
 }
 
 func TestConsoleWriterErrors(t *testing.T) {
@@ -217,8 +273,9 @@ func TestConsoleWriterErrors(t *testing.T) {
 }
 
 // childConsoleLogger opens the log file of a child process and returns a
-// console logger that would hold every event for an hour: only a sync or
-// Close brings them to the file.
+// console logger that would hold the events after the first for an hour,
+// as long as they fill less than half a buffer: a sync or Close brings them
+// to the file.
 func childConsoleLogger(t *testing.T, path string) zerolog.Logger {
 	f, err := os.Create(path)
 	require.NoError(t, err)

@@ -22,6 +22,10 @@
 //	defer w.Close()
 //	logger := zerolog.New(w).With().Timestamp().Logger()
 //
+// The notices the core writes among the lines, of records dropped under
+// core.Drop or recovered from a spool, are then text (core.TextNotice)
+// rather than JSON.
+//
 // Do not wrap a LevelWriter in a zerolog.ConsoleWriter instead
 // (zerolog.ConsoleWriter{Out: w}): the ConsoleWriter passes events on with
 // Write, which carries no level, so Panic events are not synced and Error

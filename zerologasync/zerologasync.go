@@ -108,6 +108,12 @@ func (w *LevelWriter) Stats() core.Stats {
 	return w.w.Stats()
 }
 
+// StatsVar returns an expvar.Var of the core's counters, for
+// expvar.Publish, as core.Writer.StatsVar does.
+func (w *LevelWriter) StatsVar() core.StatsVar {
+	return w.w.StatsVar()
+}
+
 var (
 	_ zerolog.LevelWriter = (*LevelWriter)(nil)
 	_ io.Closer           = (*LevelWriter)(nil)

@@ -51,12 +51,14 @@ func TestConcurrentEventsArriveOnceInOrder(t *testing.T) {
 	st := w.Stats()
 	assert.EqualValues(t, goroutines*perGoroutine, st.WrittenRecords)
 	assert.Zero(t, st.DroppedRecords)
+	logtest.RequireStatsVar(t, w.StatsVar(), st)
 }
 
 func TestSyncFlushesEverythingBefore(t *testing.T) {
 	f := createFile(t)
-	// Nothing but Sync hands these events to the sink: they fill a
-	// fraction of a buffer and the timer would wait an hour.
+	// Nothing but Sync hands these events to the sink, but for the first,
+	// which the core writes at once: they fill a fraction of a buffer and
+	// the timer would wait an hour.
 	w := zerologasync.Writer(core.WithSink(f), core.WithFlushInterval(time.Hour))
 	defer w.Close()
 	logger := zerolog.New(w)
@@ -82,46 +84,56 @@ func TestWriteLevelSyncsAtSyncLevel(t *testing.T) {
 		{"write", zerolog.WarnLevel, func(l zerolog.Logger) { _, _ = l.Write([]byte("last")) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := createFile(t)
-			w := zerologasync.Writer(core.WithSink(f), core.WithFlushInterval(time.Hour))
+			sink := logtest.NewRecordingSink()
+			w := zerologasync.Writer(core.WithSink(sink), core.WithFlushInterval(time.Hour))
 			w.SyncLevel = tc.syncLevel
 			logger := zerolog.New(w)
 
+			// The core writes the first event after a pause at once;
+			// with an hour's flush interval, the next ones stay
+			// buffered until a sync.
 			logger.Info().Msg("first")
+			sink.AwaitWrites(t, 1)
+			logger.Info().Msg("held")
 			tc.log(logger)
 
-			data, err := os.ReadFile(f.Name())
-			require.NoError(t, err)
+			lines := logtest.Lines(t, sink.Bytes())
 			if tc.synced {
-				lines := logtest.Lines(t, data)
-				require.Len(t, lines, 2)
-				assert.Equal(t, "first", lines[0]["message"])
-				assert.Equal(t, "last", lines[1]["message"])
+				sink.RequireSyncedLast(t)
+				require.Len(t, lines, 3)
+				assert.Equal(t, "held", lines[1]["message"])
+				assert.Equal(t, "last", lines[2]["message"])
 			} else {
-				// Nothing made the writer goroutine write yet.
-				assert.Empty(t, data)
+				sink.RequireNotSynced(t)
+				require.Len(t, lines, 1, "held and last were written without a sync")
 			}
+			assert.Equal(t, "first", lines[0]["message"])
 			require.NoError(t, w.Close())
-			assert.Len(t, logtest.ReadLines(t, f.Name()), 2)
+			sink.RequireSyncedLast(t)
+			assert.Len(t, logtest.Lines(t, sink.Bytes()), 3)
 		})
 	}
 }
 
 func TestDropKeepsErrors(t *testing.T) {
 	const infos, errs = 200, 100
-	sink := logtest.NewStallingSink()
+	sink := logtest.NewStallingSink(t)
+	var reports logtest.ErrorLog
 	w := zerologasync.Writer(
 		core.WithSink(sink),
 		core.WithBufferSize(1<<10),
 		core.WithOverflow(core.Drop),
-		core.WithFlushInterval(time.Hour),
+		core.WithErrorHandler(reports.Handle),
 	)
 	logger := zerolog.New(w)
 
-	// The sink does not return, so at most two buffers of these are
-	// accepted.
+	// The core writes the first event promptly, and the sink holds on
+	// to it: one buffer, of 1 KiB, is left for the others.
 	for seq := range infos {
 		logger.Info().Int(logtest.SeqKey, seq).Str("pad", logtest.Padding).Msg("info")
+		if seq == 0 {
+			sink.AwaitEntered(t)
+		}
 	}
 	require.Positive(t, w.Stats().DroppedRecords)
 
@@ -135,16 +147,25 @@ func TestDropKeepsErrors(t *testing.T) {
 	logtest.AwaitWait(t, w.Stats, done)
 	sink.Release()
 	<-done
+	dropped := w.Stats()
 	require.NoError(t, w.Close())
+	// Refused after Close: counted, but not a drop the notices report.
+	_, err := w.WriteLevel(zerolog.InfoLevel, []byte(`{"message":"late"}`+"\n"))
+	require.ErrorIs(t, err, core.ErrClosed)
 
-	lines := logtest.Lines(t, sink.Bytes())
-	kept := logtest.RequireSubsequence(t, logtest.Filter(lines, "level", "info"), infos)
-	errLines := logtest.Filter(lines, "level", "error")
+	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
+	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "info"), infos)
+	errLines := logtest.Filter(entries, "level", "error")
 	require.Len(t, errLines, errs)
 	logtest.RequireSubsequence(t, errLines, errs)
+	require.Len(t, entries, kept+errs)
 	st := w.Stats()
-	assert.EqualValues(t, infos-kept, st.DroppedRecords)
+	assert.EqualValues(t, infos-kept, dropped.DroppedRecords)
+	assert.Equal(t, dropped.DroppedRecords+1, st.DroppedRecords)
 	assert.EqualValues(t, kept+errs, st.WrittenRecords)
+	// The core says what it dropped, in the sink and to the error handler.
+	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords-1, dropped.DroppedBytes)
+	reports.RequireDropReports(t)
 }
 
 func TestCloseRefusesLaterEvents(t *testing.T) {
@@ -162,8 +183,8 @@ func TestCloseRefusesLaterEvents(t *testing.T) {
 }
 
 // childLogger opens the log file of a child process and returns a logger
-// that would hold every event for an hour: only a sync or Close brings them
-// to the file.
+// that would hold the events after the first for an hour, as long as they
+// fill less than half a buffer: a sync or Close brings them to the file.
 func childLogger(t *testing.T, path string) zerolog.Logger {
 	f, err := os.Create(path)
 	require.NoError(t, err)

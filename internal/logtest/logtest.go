@@ -1,7 +1,8 @@
 // Package logtest holds the checks the adapter tests share: reading a log
 // file back as JSON lines, proving that sequence-numbered entries arrived
-// exactly once and in order, running a test in a child process that exits
-// or panics, and a sink that stalls until released.
+// exactly once and in order, checking the core's notices, running a test
+// in a child process that exits or panics, a sink that stalls until
+// released, and a sink that records its Write and Sync calls.
 package logtest
 
 import (
@@ -9,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"expvar"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -158,20 +161,27 @@ func Burst(goroutines, perGoroutine int, log func(g, seq int)) {
 // A StallingSink is a sink whose Write blocks until Release is called, and
 // then keeps everything written to it in memory.
 type StallingSink struct {
-	release chan struct{}
-	once    sync.Once
+	release   chan struct{}
+	once      sync.Once
+	entered   chan struct{}
+	enterOnce sync.Once
 
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-// NewStallingSink returns a stalled sink.
-func NewStallingSink() *StallingSink {
-	return &StallingSink{release: make(chan struct{})}
+// NewStallingSink returns a stalled sink, which the test's cleanup
+// releases, so that a test that fails before its Release leaves no
+// Writer stuck behind it.
+func NewStallingSink(t testing.TB) *StallingSink {
+	s := &StallingSink{release: make(chan struct{}), entered: make(chan struct{})}
+	t.Cleanup(s.Release)
+	return s
 }
 
 // Write waits for Release and keeps p.
 func (s *StallingSink) Write(p []byte) (int, error) {
+	s.enterOnce.Do(func() { close(s.entered) })
 	<-s.release
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,11 +191,258 @@ func (s *StallingSink) Write(p []byte) (int, error) {
 // Release lets every Write, waiting or to come, go through.
 func (s *StallingSink) Release() { s.once.Do(func() { close(s.release) }) }
 
+// AwaitEntered returns once a Write has been called. The core writes the
+// first record promptly, so after one record and this call the core's
+// writer goroutine holds the buffer with that record in the stalled Write
+// until Release: the other buffer is the only room left, and records that
+// find it full wait (core.Block, WriteWait) or are dropped (core.Drop). It
+// fails the test if no Write comes within WaitLimit.
+func (s *StallingSink) AwaitEntered(t testing.TB) {
+	t.Helper()
+	select {
+	case <-s.entered:
+	case <-time.After(WaitLimit):
+		t.Fatalf("gave up waiting for the sink to be written to")
+	}
+}
+
 // Bytes returns a copy of what has been written.
 func (s *StallingSink) Bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.buf.Bytes())
+}
+
+// WaitLimit bounds every wait of these helpers for something certain to
+// happen. It only turns a hang into a failure with a message: no check
+// relies on anything happening within it, so it is far longer than any
+// wait should take on a loaded machine.
+const WaitLimit = time.Minute
+
+// Eventually calls cond until it returns true, and fails the test if that
+// takes longer than WaitLimit. It is for conditions on state that cannot
+// signal a change, such as a file the core writes: cond must be certain to
+// become true, the polling only decides how soon that is noticed.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(WaitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The events a RecordingSink logs.
+const (
+	EventWrite = "write"
+	EventSync  = "sync"
+)
+
+// A RecordingSink is a sink that keeps what is written to it and logs each
+// of its Write and Sync calls as an event, in order, so that a test can
+// tell whether a logging call synced the sink before it returned, and wait
+// for records to arrive.
+type RecordingSink struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced at every call
+	buf     bytes.Buffer
+	writes  [][]byte
+	events  []string
+}
+
+// NewRecordingSink returns an empty RecordingSink.
+func NewRecordingSink() *RecordingSink {
+	return &RecordingSink{changed: make(chan struct{})}
+}
+
+func (s *RecordingSink) changedLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Write keeps p and logs EventWrite.
+func (s *RecordingSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf.Write(p)
+	s.writes = append(s.writes, bytes.Clone(p))
+	s.events = append(s.events, EventWrite)
+	s.changedLocked()
+	return len(p), nil
+}
+
+// Sync logs EventSync.
+func (s *RecordingSink) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, EventSync)
+	s.changedLocked()
+	return nil
+}
+
+// Bytes returns a copy of everything written, in order.
+func (s *RecordingSink) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.buf.Bytes())
+}
+
+// Writes returns a copy of what each Write call was given, in order.
+func (s *RecordingSink) Writes() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.writes...)
+}
+
+// Events returns a copy of the events so far.
+func (s *RecordingSink) Events() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.events...)
+}
+
+// AwaitWrites returns once the sink has had n Write calls, and fails the
+// test if that takes longer than WaitLimit.
+func (s *RecordingSink) AwaitWrites(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.NewTimer(WaitLimit)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		got, changed := len(s.writes), s.changed
+		s.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("gave up waiting for %d writes to the sink; %d came", n, got)
+		}
+	}
+}
+
+// RequireSyncedLast checks that the sink's last call was a Sync, after at
+// least one Write: what a logging call that syncs leaves when it returns.
+func (s *RecordingSink) RequireSyncedLast(t testing.TB) {
+	t.Helper()
+	events := s.Events()
+	require.GreaterOrEqual(t, len(events), 2, "events: %v", events)
+	require.Equal(t, EventSync, events[len(events)-1], "the sink was not synced last: %v", events)
+}
+
+// RequireNotSynced checks that the sink's Sync was never called.
+func (s *RecordingSink) RequireNotSynced(t testing.TB) {
+	t.Helper()
+	require.NotContains(t, s.Events(), EventSync)
+}
+
+// NoticeKey names the field of the core's JSON notices (core.JSONNotice)
+// that says what a notice reports: "dropped" or "recovered".
+const NoticeKey = "asynclog"
+
+// SplitNotices separates the core's notices, the lines with a NoticeKey
+// field, from the entries.
+func SplitNotices(lines []map[string]any) (entries, notices []map[string]any) {
+	for _, line := range lines {
+		if _, ok := line[NoticeKey]; ok {
+			notices = append(notices, line)
+		} else {
+			entries = append(entries, line)
+		}
+	}
+	return entries, notices
+}
+
+// RequireNotices checks that notices are notices of kind ("dropped" or
+// "recovered") as core.JSONNotice formats them, or as ParseTextNotice
+// reads core.TextNotice's, and that they report records records and
+// bytes bytes in all.
+func RequireNotices(t testing.TB, notices []map[string]any, kind string, records, bytes uint64) {
+	t.Helper()
+	var gotRecords, gotBytes uint64
+	for _, n := range notices {
+		require.Equal(t, kind, n[NoticeKey], "notice %v", n)
+		require.Equal(t, "warn", n["level"], "notice %v", n)
+		msg, _ := n["msg"].(string)
+		require.True(t, strings.HasPrefix(msg, "asynclog: "+kind+" "), "notice %v", n)
+		r, b := Int(t, n, "records"), Int(t, n, "bytes")
+		require.Positive(t, r, "notice %v", n)
+		require.Positive(t, b, "notice %v", n)
+		gotRecords += uint64(r)
+		gotBytes += uint64(b)
+	}
+	require.Equal(t, records, gotRecords, "records the notices report")
+	require.Equal(t, bytes, gotBytes, "bytes the notices report")
+}
+
+// ParseTextNotice reads a drop notice in the form core.TextNotice writes,
+// "asynclog: dropped N records (M bytes) since T", into the fields
+// core.JSONNotice would give it, for RequireNotices. It reports false for
+// a line that is not one.
+func ParseTextNotice(line string) (map[string]any, bool) {
+	rest, ok := strings.CutPrefix(line, "asynclog: dropped ")
+	if !ok {
+		return nil, false
+	}
+	var records, bytes uint64
+	var since string
+	if n, err := fmt.Sscanf(rest, "%d records (%d bytes) since %s", &records, &bytes, &since); n != 3 || err != nil {
+		return nil, false
+	}
+	if _, err := time.Parse(time.RFC3339Nano, since); err != nil {
+		return nil, false
+	}
+	return map[string]any{
+		NoticeKey: "dropped",
+		"level":   "warn",
+		"msg":     line,
+		"records": float64(records),
+		"bytes":   float64(bytes),
+	}, true
+}
+
+// ErrorLog is an error handler for core.WithErrorHandler that keeps what
+// it is given. It is safe for concurrent use.
+type ErrorLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+// Handle keeps err.
+func (l *ErrorLog) Handle(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+// Errors returns a copy of the errors kept so far.
+func (l *ErrorLog) Errors() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.errs...)
+}
+
+// RequireDropReports checks that the error handler was told of drops,
+// and of nothing else: every error kept matches core.ErrDropped.
+func (l *ErrorLog) RequireDropReports(t testing.TB) {
+	t.Helper()
+	errs := l.Errors()
+	require.NotEmpty(t, errs, "no drop reported to the error handler")
+	for _, err := range errs {
+		require.ErrorIs(t, err, core.ErrDropped)
+	}
+}
+
+// RequireStatsVar checks that v, an expvar.Var of a Writer's Stats, shows
+// want in JSON.
+func RequireStatsVar(t testing.TB, v expvar.Var, want core.Stats) {
+	t.Helper()
+	var got core.Stats
+	require.NoError(t, json.Unmarshal([]byte(v.String()), &got))
+	require.Equal(t, want, got)
 }
 
 // Entry formats the message the tests give entry seq of goroutine g, so

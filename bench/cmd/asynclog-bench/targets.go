@@ -45,6 +45,7 @@ const (
 	zapDiscard   = "zap/discard"
 	zapBuffered  = "zap/buffered"
 	zapAsync     = "zap/zapasync"
+	zapSpool     = "zap/zapasync-spool"
 	zerologDiode = "zerolog/diode"
 	zerologAsync = "zerolog/zerologasync"
 	logrusFile   = "logrus/file"
@@ -72,6 +73,10 @@ func evaluateTargets(r *report) []target {
 			r.p999(zapAsync, x.c), r.p999(zapBuffered, x.c), fmtNs, 1.0/20, false))
 	}
 	speed(r.maxLatency("zap+zapasync max latency ≤ 50 ms on the slow sink (10 fields)", zapAsync, bench.Fields, bench.SlowSink.Name, 50*time.Millisecond))
+	speed(ratio("zapasync with a spool entries/s ≥ 0.9× without (10 fields)",
+		r.throughput(zapSpool, bench.Fields), r.throughput(zapAsync, bench.Fields), perSecond, 0.9, true))
+	speed(ratio("zapasync with a spool p99.9 ≤ 2× without (10 fields)",
+		r.p999(zapSpool, bench.Fields), r.p999(zapAsync, bench.Fields), fmtNs, 2, false))
 	add(r.noLoss())
 	for _, c := range bench.LoggerCases {
 		speed(ratio("zerolog+zerologasync entries/s ≥ diode ("+caseTitles[c]+")",
