@@ -60,8 +60,8 @@ func (s slowFile) Write(p []byte) (int, error) {
 
 func (s slowFile) Sync() error { return nil }
 
-// TestReviewSpoolCrashRecovery passes, but fails under the race detector
-// today: the child reports the false race of TestReviewSpoolRaceDetector.
+// TestReviewSpoolCrashRecovery: see above. (Under the race detector it
+// failed, in the child, with the false race of TestReviewSpoolRaceDetector.)
 func TestReviewSpoolCrashRecovery(t *testing.T) {
 	if os.Getenv("ASYNCLOG_REVIEW_CHILD") == "spool-crash" {
 		crashChild()
@@ -212,7 +212,8 @@ func crashChild() {
 	os.Exit(0)
 }
 
-// TestReviewSpoolNoticeAfterTornLargeRecord fails today.
+// TestReviewSpoolNoticeAfterTornLargeRecord failed before recovery
+// looked at the end of a file sink whatever the spool said (endsMidLine).
 //
 // A record too long for a buffer goes straight to the sink and leaves no
 // trace in the spool: writing and written are stored for spooled runs
@@ -221,7 +222,7 @@ func crashChild() {
 // process dies in the middle of the long record's sink write (the kernel
 // can cut a write(2) to a file short when the process is killed), the
 // sink ends mid-line, but recovery sees no write in progress (midWrite is
-// false) and writes its notice, and the records after it, glued to the
+// false) and wrote its notice, and the records after it, glued to the
 // torn line. The crash test above ran into it under load; this test cuts
 // the write by hand: the child's sink writes half of the long record,
 // lets five more records be accepted, and exits.

@@ -77,7 +77,8 @@ func (c *gateClock) now() time.Time {
 	return time.Now()
 }
 
-// TestReviewDropSwapCountMovesLast fails today.
+// TestReviewDropSwapCountMovesLast failed before swapLocked counted the
+// swap before marking the spare full.
 //
 // writeOrDrop drops a record when, after failing in the buffer b it loaded
 // as cur, it finds the spare not free and the swap count where it was

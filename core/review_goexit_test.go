@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReviewSinkGoexit fails today.
+// TestReviewSinkGoexit failed before run started a new writer goroutine
+// after a Goexit.
 //
 // safeWrite recovers a sink's panic, but a sink that calls
 // runtime.Goexit (t.FailNow, or a helper that ends "its" goroutine) runs

@@ -11,7 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReviewSpoolLargeRecordWaitsForEarlierRecords fails today.
+// TestReviewSpoolLargeRecordWaitsForEarlierRecords failed before cycle
+// took a ready of 0 for "not yet".
 //
 // With a spool, New opens the first buffer itself, so records are accepted
 // into cur while the swap count is still 0. A record too long for a buffer
@@ -40,7 +41,7 @@ func TestReviewSpoolLargeRecordWaitsForEarlierRecords(t *testing.T) {
 
 // TestReviewSpoolLargeRecordWaitsForEarlierRecordsLoop is the same on as
 // many processors as the test has, many times over: it reports how often
-// the order breaks. It fails today on most runs.
+// the order breaks. It failed on most runs.
 func TestReviewSpoolLargeRecordWaitsForEarlierRecordsLoop(t *testing.T) {
 	const rounds = 50
 	bad := 0
@@ -71,19 +72,18 @@ func tagsOf(calls [][]byte, n int) []string {
 	return out
 }
 
-// TestReviewSpoolRaceDetector fails under the race detector today (and
-// passes without it), and so does every program that runs a Writer with a
-// spool under -race: the race detector reports a data race on buffer.tag
-// between put (a caller reads the tag to build its header) and reopen
-// (the writer goroutine writes the next epoch's tag).
+// TestReviewSpoolRaceDetector failed under the race detector (and passed
+// without it) before the epoch tag was atomic, as did every program that
+// ran a Writer with a spool under -race: the race detector reported a data
+// race on buffer.tag between put (a caller reads the tag to build its
+// header) and reopen (the writer goroutine writes the next epoch's tag).
 //
 // The report is false: the caller's read happens before its header store,
 // which the walk loads before the buffer can be reopened. But with a spool
 // that header is in the mapped file, and the race runtime ignores the
 // synchronization of atomics outside the Go heap and data
-// (racecallatomic_ignore in runtime/race_amd64.s), so it sees no edge.
-// Making tag an atomic.Uint32 on the Go heap gives it one, at no cost on
-// amd64 or arm64.
+// (racecallatomic_ignore in runtime/race_amd64.s), so it saw no edge.
+// The atomic tag, on the Go heap, gives it one.
 func TestReviewSpoolRaceDetector(t *testing.T) {
 	s := &recSink{}
 	w := newWriter(t, WithSink(writerOnly{s}), WithSpool(filepath.Join(t.TempDir(), "app.spool")), WithBufferSize(256))
