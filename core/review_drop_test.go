@@ -161,3 +161,64 @@ func TestReviewDropDuringHalfDoneSwap(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d swaps watched, %d records dropped while cur had room; %d drops in all", clk.windows.Load(), clk.spurious.Load(), w.Stats().DroppedRecords)
 }
+
+// TestReviewDropCountLoadedInsideSwap fails today, with two processors or
+// more (it needs a goroutine to watch a swap under way).
+//
+// swapLocked now moves the swap count first, before it seals cur. That
+// closes the window of TestReviewDropSwapCountMovesLast but opens its
+// mirror image: a dropping caller may load the count after it moved and
+// cur before the new buffer is stored (seal, reopen and serveLocked, which
+// copies the records of the callers in line, all run in between). Its
+// reservation in the old cur fails (sealed), it reads the spare as full
+// once the swap has marked it so, and the count is the one it loaded: it
+// drops, with a fresh cur. One place of the count among the swap's steps
+// closes both windows: after cur.Store(next) and before
+// setSpare(spareFull). A caller that loaded the old cur then loaded the
+// count before it moved, and one that reads the spare full reads the moved
+// count.
+//
+// A goroutine watches (count, cur) pairs, as writeOrDrop loads them, while
+// a swap serves a long record in line (a long copy between the two
+// steps): it sees the moved count with the old cur, a snapshot that
+// writeOrDrop takes for proof that cur has not changed.
+func TestReviewDropCountLoadedInsideSwap(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs a goroutine to watch the swap while it runs")
+	}
+	s := &recSink{}
+	w := newWriter(t, WithSink(s), WithOverflow(Drop), WithBufferSize(2<<20), withClock(newFakeClock()))
+	_, err := w.Write(rec("a", 100))
+	require.NoError(t, err)
+	require.NoError(t, w.Sync())
+	_, err = w.Write(rec("b", 100))
+	require.NoError(t, err)
+
+	old, before := w.cur.Load(), w.swaps.Load()
+	var seen atomic.Bool
+	watching := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		close(watching)
+		for {
+			swaps := w.swaps.Load()
+			cur := w.cur.Load()
+			if cur != old {
+				return
+			}
+			if swaps != before {
+				seen.Store(true)
+			}
+		}
+	}()
+	<-watching
+	// Too long for cur (64 KiB): the caller waits in line and swaps,
+	// and the swap grows the buffer and copies the record into it
+	// before it stores it as cur.
+	_, err = w.WriteWait(rec("long", 900<<10))
+	require.NoError(t, err)
+	<-done
+	assert.False(t, seen.Load(), "the swap count moved while cur was still the old buffer: a dropping caller with that snapshot drops with room in cur")
+	require.NoError(t, w.Close())
+}
