@@ -13,7 +13,7 @@ CROSS       ?= windows/amd64 darwin/arm64 linux/386 linux/arm
 
 .PHONY: test lint fuzz bench bench-smoke
 
-## test: go vet, every test under the race detector, and a short fuzz run of the core
+## test: go vet, every test under the race detector, and short fuzz runs of the core
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
@@ -22,6 +22,7 @@ test:
 	$(GO) get -modfile="$$tmp/go.mod" github.com/sirupsen/logrus@$(LOGRUS_LATEST) && \
 	$(GO) test -modfile="$$tmp/go.mod" -race -count=1 ./logrusasync; rc=$$?; rm -rf "$$tmp"; exit $$rc
 	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
+	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
 
 ## lint: gofmt, go vet and staticcheck over the library and the bench module;
 ##       go vet of the library for every $(CROSS), and its tests compiled for 386
@@ -34,9 +35,10 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
-## fuzz: a longer fuzz run of the core (FUZZTIME=5m by default)
+## fuzz: longer fuzz runs of the core's Writer and of spool recovery (FUZZTIME=5m each by default)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(FUZZTIME) ./core
+	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(FUZZTIME) ./core
 
 ## bench: the comparison suite (about 10 minutes on 2 cores). Prints one table per
 ##        logger, the paced runs and the targets (met, MISSED or not measured), and

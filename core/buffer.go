@@ -59,8 +59,9 @@ type buffer struct {
 	state atomic.Uint64
 	_     cacheLinePad
 
-	data []byte // fixed; len(data) is the buffer size, a multiple of 8
-	high uint64 // fixed: the high-water mark, where the writer goroutine is woken
+	data   []byte // fixed; len(data) is the buffer size, a multiple of 8
+	high   uint64 // fixed: the high-water mark, where the writer goroutine is woken
+	urgent uint64 // fixed: halfway from high to the end, where the caller yields to it
 
 	// The epoch tag of this epoch's frames, never 0. Set by reopen before
 	// the state store that opens the buffer, and read by callers only
@@ -69,6 +70,9 @@ type buffer struct {
 	// the race detector sees the order also when the headers that carry it
 	// are in a spool's mapping, whose atomics it does not follow.
 	tag atomic.Uint32
+
+	// Fixed: mixed into the tags of a spool's buffers (see tagOf).
+	salt uint32
 
 	// Written and read by the Writer under its mutex or by the owner of
 	// the sealed buffer.
@@ -112,7 +116,9 @@ func newBuffer(data []byte) *buffer {
 	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
 		panic("asynclog: buffer not aligned") // make and mmap both align
 	}
-	b := &buffer{data: data, high: min(uint64(len(data))/2, maxHighWater)}
+	size := uint64(len(data))
+	high := min(size/2, maxHighWater)
+	b := &buffer{data: data, high: high, urgent: high + (size-high)/2}
 	b.state.Store(sealedBit)
 	return b
 }
@@ -185,19 +191,26 @@ func (b *buffer) seal() {
 }
 
 // reopen starts epoch (a number that grows with every reopen of either
-// buffer, never 0 in its low 32 bits) and lets the buffer accept records
+// buffer, whose tag must not be 0) and lets the buffer accept records
 // again. The buffer must be sealed, walked and cleared (see clear). A
 // caller that reserved in the previous epoch saw the sealed bit and has
 // given up; one that reserves after this is a caller of the new epoch,
 // even if it loaded the buffer long ago.
 func (b *buffer) reopen(epoch uint64, now time.Time) {
 	b.epoch, b.since, b.sealedAt = epoch, now, 0
-	b.tag.Store(uint32(epoch))
+	b.tag.Store(b.tagOf(epoch))
 	if b.meta != nil {
 		b.meta.reopen(epoch, now)
 	}
 	b.state.Store(0)
 }
+
+// tagOf returns the tag of epoch's frames: its low 32 bits, mixed in a
+// spool with a salt drawn when the spool was made, so that the bytes of a
+// record cannot be made on purpose to read as a committed header of a
+// later epoch, which recovery, looking past a record torn by a crash,
+// would take for one. 0 is never a tag (see Writer.reopen).
+func (b *buffer) tagOf(epoch uint64) uint32 { return uint32(epoch) ^ b.salt }
 
 // clear zeroes what the epoch wrote, once it is written: a header slot of
 // the next epoch then holds zero until its caller commits, never the bytes
@@ -208,34 +221,30 @@ func (b *buffer) clear() {
 	b.sealedAt = 0 // and nothing is left to walk
 }
 
-// A frame is one frame of a sealed buffer, as walk returns it.
-type frame struct {
-	off    uint64 // where its header is
-	record []byte // the record, without header or rounding
-}
-
 // end returns the offset where the frames of a sealed buffer stop at the
 // latest: a padding frame may end them earlier.
 func (b *buffer) end() uint64 {
 	return min(b.sealedAt, b.size())
 }
 
-// next returns the frame at off in a sealed buffer, waiting until its
-// caller has committed it, and false when the records end there: at end,
-// which must be b.end(), or at a padding frame.
-func (b *buffer) next(off, end uint64) (frame, bool) {
+// next returns the record of the frame at off in a sealed buffer and the
+// offset of the frame after it, waiting until its caller has committed it,
+// and false when the records end there: at end, which must be b.end(), or
+// at a padding frame.
+func (b *buffer) next(off, end uint64) (record []byte, after uint64, ok bool) {
 	if off >= end {
-		return frame{}, false
+		return nil, off, false
 	}
 	h := b.header(off).Load()
 	if uint32(h>>32) != b.tag.Load() || h&commitBit == 0 {
 		h = b.waitCommitted(off)
 	}
 	n := h & lengthMask
-	if h&paddingBit != 0 || off+frameLen(int(n)) > b.size() {
-		return frame{}, false // a frame past the end cannot be: refuse it rather than slice past the buffer
+	after = off + headerLen + (n+7)&^7
+	if h&paddingBit != 0 || after > uint64(len(b.data)) {
+		return nil, off, false // a frame past the end cannot be: refuse it rather than slice past the buffer
 	}
-	return frame{off: off, record: b.data[off+headerLen : off+headerLen+n]}, true
+	return b.data[off+headerLen : off+headerLen+n], after, true
 }
 
 // waitCommitted returns the header at off once it is committed in this

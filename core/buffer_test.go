@@ -29,12 +29,12 @@ func put(b *buffer, p []byte) bool {
 func walk(b *buffer) [][]byte {
 	var out [][]byte
 	for off := uint64(0); ; {
-		f, ok := b.next(off, b.end())
+		rec, next, ok := b.next(off, b.end())
 		if !ok {
 			return out
 		}
-		out = append(out, f.record)
-		off = f.off + frameLen(len(f.record))
+		out = append(out, rec)
+		off = next
 	}
 }
 

@@ -108,6 +108,7 @@ type interruption struct {
 	from           uint64       // where to go on in it: the frame after that write
 	large          *waiter      // whose record that write was, or nil
 	replies        []chan error // Syncs being answered
+	reporting      bool         // resume was reporting a Goexit
 }
 
 func (x *interruption) interrupted() bool {
@@ -116,8 +117,14 @@ func (x *interruption) interrupted() bool {
 
 // resume reports the Goexit, counts the records of the sink write it
 // ended as lost, finishes the buffer and answers the callers left waiting.
+// An error handler that ends its goroutine on every error must not make
+// every new writer goroutine end in this report: it is made once.
 func (x *interruption) resume(w *Writer) {
-	w.report(errGoexit)
+	if !x.reporting {
+		x.reporting = true
+		w.report(errGoexit)
+	}
+	x.reporting = false
 	if x.call {
 		x.call = false
 		w.stats.lost(x.records, int(x.bytes))
@@ -197,9 +204,9 @@ func (w *Writer) cycle() time.Duration {
 		}
 		w.popLocked()
 		w.mu.Unlock()
+		w.exited.large = wt // before any call out of the package
 		w.notes.writeDue(w)
 		w.stats.accepted(1, len(wt.p))
-		w.exited.large = wt
 		w.sinkWrite(nil, wt.p, 1, 0)
 		w.exited.large = nil
 		wt.done <- nil
@@ -304,13 +311,13 @@ func (w *Writer) shutdown() {
 // until written, into a staging buffer. A record longer than the max
 // write size goes alone, straight from its frame.
 func (w *Writer) writeOut(b *buffer) {
-	w.notes.writeDue(w)
 	w.writeOutFrom(b, 0)
 }
 
 // writeOutFrom is writeOut from the frame at off on.
 func (w *Writer) writeOutFrom(b *buffer, off uint64) {
-	w.exited.buffer, w.exited.from = b, off
+	w.exited.buffer, w.exited.from = b, off // before any call out of the package
+	w.notes.writeDue(w)
 	inPlace := b.meta == nil
 	dst := b.data
 	if !inPlace {
@@ -319,8 +326,8 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 		}
 		dst = w.stage
 	}
-	limit := w.cfg.maxWriteSize
-	start, end := 0, 0 // the run gathered so far is dst[start:end]
+	limit := min(w.cfg.maxWriteSize, len(dst)) // the longest run
+	start, end := 0, 0                         // the run gathered so far is dst[start:end]
 	var runRecords uint64
 	last := b.end()
 	flushRun := func(upto uint64) {
@@ -335,20 +342,19 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 		start = end
 	}
 	for {
-		f, ok := b.next(off, last)
+		rec, next, ok := b.next(off, last)
 		if !ok {
 			break
 		}
-		n := len(f.record)
-		if runRecords > 0 && (end-start+n > limit || end+n > len(dst)) {
-			flushRun(f.off)
+		n := len(rec)
+		if end-start+n > limit && runRecords > 0 {
+			flushRun(off)
 		}
-		next := f.off + frameLen(n)
-		if n > limit || n > len(dst) {
+		if n > limit {
 			w.stats.accepted(1, n)
-			w.sinkWrite(b, f.record, 1, next)
+			w.sinkWrite(b, rec, 1, next)
 		} else {
-			end += copy(dst[end:], f.record)
+			end += copy(dst[end:], rec)
 			runRecords++
 		}
 		off = next

@@ -73,14 +73,25 @@ func TestWriterSleepsAfterLingering(t *testing.T) {
 	_, err := w.Write(first)
 	require.NoError(t, err)
 	s.waitForData(t, len(first))
-	for range lingerLooks {
-		clk.timer.waitArmed(t)
+	// A nudge that comes in after the write it was for (the caller's, if
+	// the writer goroutine was quicker) takes a look too: at most
+	// lingerLooks looks, then sleep.
+	fires := 0
+	for ; fires <= lingerLooks; fires++ {
+		var armed bool
+		eventually(t, "the timer is armed or the writer goroutine asleep", func() bool {
+			armed, _ = clk.timer.state()
+			return armed || !w.awake.Load()
+		})
+		if !armed {
+			break
+		}
 		clk.timer.fire(t)
 	}
-	quiesce(t, w)
-	armed, resets := clk.timer.state()
-	assert.False(t, armed, "the writer goroutine still looks after %d empty looks", lingerLooks)
-	assert.Equal(t, lingerLooks, resets)
+	assert.LessOrEqual(t, fires, lingerLooks, "the writer goroutine still looks after %d empty looks", lingerLooks)
+	assert.GreaterOrEqual(t, fires, lingerLooks-1)
+	armed, _ := clk.timer.state()
+	assert.False(t, armed)
 	assert.False(t, w.awake.Load())
 
 	next := rec("two", 10)

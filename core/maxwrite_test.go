@@ -122,8 +122,15 @@ func TestTortureMaxWriteSize(t *testing.T) {
 func TestLumberjackMaxSize(t *testing.T) {
 	dir := t.TempDir()
 	rotator := &lumberjack.Logger{Filename: filepath.Join(dir, "app.log"), MaxSize: 1}
+	// lumberjack names a backup by the millisecond: two rotations within
+	// one would write the second over the first. A sink takes longer than
+	// that to write a megabyte anywhere but in this test's page cache.
+	sink := writerFunc(func(p []byte) (int, error) {
+		time.Sleep(2 * time.Millisecond)
+		return rotator.Write(p)
+	})
 	var log errorLog
-	w := New(WithSink(rotator), WithMaxWriteSize(1<<20), WithErrorHandler(log.handle))
+	w := New(WithSink(sink), WithMaxWriteSize(1<<20), WithErrorHandler(log.handle))
 	const goroutines, lines = 4, 20000
 	var wg sync.WaitGroup
 	for g := range goroutines {

@@ -162,26 +162,24 @@ func TestReviewDropDuringHalfDoneSwap(t *testing.T) {
 	t.Logf("%d swaps watched, %d records dropped while cur had room; %d drops in all", clk.windows.Load(), clk.spurious.Load(), w.Stats().DroppedRecords)
 }
 
-// TestReviewDropCountLoadedInsideSwap fails today, with two processors or
-// more (it needs a goroutine to watch a swap under way).
-//
-// swapLocked now moves the swap count first, before it seals cur. That
-// closes the window of TestReviewDropSwapCountMovesLast but opens its
-// mirror image: a dropping caller may load the count after it moved and
-// cur before the new buffer is stored (seal, reopen and serveLocked, which
-// copies the records of the callers in line, all run in between). Its
-// reservation in the old cur fails (sealed), it reads the spare as full
-// once the swap has marked it so, and the count is the one it loaded: it
-// drops, with a fresh cur. One place of the count among the swap's steps
-// closes both windows: after cur.Store(next) and before
-// setSpare(spareFull). A caller that loaded the old cur then loaded the
-// count before it moved, and one that reads the spare full reads the moved
-// count.
+// TestReviewDropCountLoadedInsideSwap needs two processors or more (a
+// goroutine watches a swap under way). It failed when swapLocked moved the
+// swap count first, before it sealed cur. That closed the window of
+// TestReviewDropSwapCountMovesLast but opened its mirror image: a dropping
+// caller may load the count after it moved and cur before the new buffer is
+// stored (seal, reopen and serveLocked, which copies the records of the
+// callers in line, all run in between). Its reservation in the old cur
+// fails (sealed), it reads the spare as full once the swap has marked it
+// so, and the count is the one it loaded: it drops, with a fresh cur. One
+// place of the count among the swap's steps closes both windows: after
+// cur.Store(next) and before setSpare(spareFull). A caller that loaded the
+// old cur then loaded the count before it moved, and one that reads the
+// spare full reads the moved count.
 //
 // A goroutine watches (count, cur) pairs, as writeOrDrop loads them, while
-// a swap serves a long record in line (a long copy between the two
-// steps): it sees the moved count with the old cur, a snapshot that
-// writeOrDrop takes for proof that cur has not changed.
+// a swap serves a long record in line (a long copy between the two steps):
+// it sees the moved count with the old cur, a snapshot that writeOrDrop
+// takes for proof that cur has not changed.
 func TestReviewDropCountLoadedInsideSwap(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs a goroutine to watch the swap while it runs")

@@ -78,15 +78,13 @@ func goexitOnce(log *errorLog, target error, fired chan struct{}) func(error) {
 	}
 }
 
-// TestReviewGoexitInDropReportLosesBuffer fails today.
-//
-// run's new writer goroutine resumes what the Goexit interrupted from
-// w.exited, but writeOut reports the drops (notes.writeDue: the error
-// handler, the notice format, a sink write of the notice) before
-// writeOutFrom records the buffer in w.exited. A Goexit there leaves the
-// claimed spare busy and unrecorded: its records are never written,
-// nothing is reported, Close returns nil. (And a later swap, as flush's,
-// takes the busy spare as the next cur.)
+// TestReviewGoexitInDropReportLosesBuffer: run's new writer goroutine
+// resumes what the Goexit interrupted from w.exited. writeOut used to
+// report the drops (notes.writeDue: the error handler, the notice format, a
+// sink write of the notice) before writeOutFrom records the buffer in
+// w.exited. A Goexit there leaves the claimed spare busy and unrecorded:
+// its records are never written, nothing is reported, Close returns nil.
+// (And a later swap, as flush's, takes the busy spare as the next cur.)
 func TestReviewGoexitInDropReportLosesBuffer(t *testing.T) {
 	g := newGate()
 	s := &steppedSink{gates: map[int32]*gate{1: g}}
@@ -116,13 +114,12 @@ func TestReviewGoexitInDropReportLosesBuffer(t *testing.T) {
 	assert.Equal(t, string(bytesOf(first, r1, r2)), string(s.Data()), "accepted records lost; errors heard: %v", log.Errors())
 }
 
-// TestReviewGoexitHandlerRespawns fails today.
-//
-// resume reports errGoexit to the error handler before it clears what the
-// Goexit interrupted. A handler that ends its goroutine on every error
-// (t.Fatal in a test's handler) then ends the new writer goroutine too,
-// which starts another, which reports again: a loop that never ends. The
-// handler here stops after 200 Goexits, so that the test does.
+// TestReviewGoexitHandlerRespawns: resume used to report errGoexit to the
+// error handler before it clears what the Goexit interrupted. A handler
+// that ends its goroutine on every error (t.Fatal in a test's handler) then
+// ends the new writer goroutine too, which starts another, which reports
+// again: a loop that never ends. The handler here stops after 200 Goexits,
+// so that the test does.
 func TestReviewGoexitHandlerRespawns(t *testing.T) {
 	var failed atomic.Bool
 	s := &recSink{write: func(p []byte) (int, error) {
@@ -144,12 +141,11 @@ func TestReviewGoexitHandlerRespawns(t *testing.T) {
 	assert.LessOrEqual(t, goexits.Load(), int32(3), "writer goroutines started and ended by the handler's Goexit")
 }
 
-// TestReviewGoexitBeforeLargeWriteHangs fails today.
-//
-// cycle pops a record too long for a buffer from the line, reports the
-// drops due (notes.writeDue) and only then records the waiter in
-// w.exited. A Goexit in that report leaves the waiter out of the line and
-// out of w.exited: its WriteWait never returns, not even after Close.
+// TestReviewGoexitBeforeLargeWriteHangs: cycle used to pop a record too
+// long for a buffer from the line, reports the drops due (notes.writeDue)
+// and only then records the waiter in w.exited. A Goexit in that report
+// leaves the waiter out of the line and out of w.exited: its WriteWait
+// never returns, not even after Close.
 func TestReviewGoexitBeforeLargeWriteHangs(t *testing.T) {
 	g1, g2 := newGate(), newGate()
 	s := &steppedSink{gates: map[int32]*gate{1: g1, 2: g2}}

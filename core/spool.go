@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"sync/atomic"
@@ -72,7 +73,8 @@ type spoolHeader struct {
 	version uint32
 	size    uint64        // bytes in each buffer
 	pid     atomic.Uint64 // the process that last held the spool
-	_       [24]byte
+	salt    uint32        // random, drawn at creation (see buffer.tagOf)
+	_       [20]byte
 	meta    [2]spoolMeta
 }
 
@@ -82,7 +84,7 @@ type spoolHeader struct {
 // and which may have. reopen stores epoch first: a crash between its
 // stores leaves a newer epoch with no frames of its own yet.
 type spoolMeta struct {
-	epoch   atomic.Uint64 // the buffer's epoch; its frames carry uint32(epoch)
+	epoch   atomic.Uint64 // the buffer's epoch; its frames carry the spool's tag of it
 	since   atomic.Int64  // when the epoch began, in Unix nanoseconds
 	written atomic.Uint64 // frames before this offset are in the sink
 	writing atomic.Uint64 // frames before this offset may be
@@ -157,8 +159,9 @@ func mapSpool(f *os.File, size int) (*spool, error) {
 		start := spoolHeadLen + i*size
 		b := newBuffer(mem[start : start+size : start+size])
 		b.meta = &s.head.meta[i]
+		b.salt = s.head.salt
 		b.epoch = b.meta.epoch.Load()
-		b.tag.Store(uint32(b.epoch))
+		b.tag.Store(b.tagOf(b.epoch))
 		s.buffers[i] = b
 		s.nextEpoch = max(s.nextEpoch, b.epoch+1)
 	}
@@ -222,11 +225,12 @@ func writeSpool(f spoolFile, size int) error {
 	if err := f.Truncate(total); err != nil { // a blank file may have been longer
 		return err
 	}
-	h := make([]byte, 32)
+	h := make([]byte, 44)
 	copy(h, spoolMagic)
 	binary.NativeEndian.PutUint32(h[16:], spoolOrder)
 	binary.NativeEndian.PutUint32(h[20:], spoolVersion)
 	binary.NativeEndian.PutUint64(h[24:], uint64(size))
+	binary.NativeEndian.PutUint32(h[40:], rand.Uint32()) // the salt
 	_, err := f.WriteAt(h, 0)
 	return err
 }
@@ -325,7 +329,7 @@ func (s *spool) unwritten() recovered {
 		if writing > written {
 			r.midWrite = true
 		}
-		walkFrames(b.data, uint32(m.epoch.Load()), written, func(off uint64, rec []byte) {
+		walkFrames(b.data, b.tagOf(m.epoch.Load()), written, func(off uint64, rec []byte) {
 			if len(r.records) == 0 {
 				r.since = time.Unix(0, m.since.Load())
 			}
@@ -468,7 +472,9 @@ func (w *Writer) recoverSpool() {
 	}
 	s.markWritten()
 	for _, b := range s.buffers {
-		clear(b.data) // as writeOut leaves a buffer it has written
+		if !allZero(b.data) { // after a Close, writeOut has cleared it
+			clear(b.data) // as writeOut leaves a buffer it has written
+		}
 	}
 }
 

@@ -796,3 +796,31 @@ func minorFaults() uint64 {
 	}
 	return uint64(ru.Minflt)
 }
+
+// TestSpoolTagsAreSalted checks that a record cannot forge a header for
+// recovery: a record torn by a crash whose bytes hold a committed header
+// with the epoch's plain count as its tag, as anyone who can log could
+// write, is skipped whole, because a spool mixes a salt drawn at its
+// creation into its tags. Without the salt, recovery, looking past the torn
+// record, would take the forged header for a record of 16 bytes.
+func TestSpoolTagsAreSalted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "spool")
+	first, last := appendLine(nil, 0, 0), appendLine(nil, 0, 2)
+	deadSpool(t, path, testSpoolSize, func(s *spool) {
+		require.NotZero(t, s.head.salt, "a salt of 0 is one chance in 2^32")
+		b := s.buffers[0]
+		commit(t, b, 3, first)
+		forged := make([]byte, 64) // torn after 32 bytes: the header at 8 is in
+		copy(forged, "forged!\n")
+		binary.NativeEndian.PutUint64(forged[8:], uint64(3)<<32|commitBit|16)
+		copy(forged[16:], "not-a-record-xx\n")
+		tear(t, b, forged)
+		commitMore(t, b, last)
+	})
+	var out bytes.Buffer
+	note, err := Recover(path, &out)
+	require.NoError(t, err)
+	assert.Equal(t, string(first)+string(last), out.String())
+	assert.EqualValues(t, 1, note.Torn)
+}

@@ -29,8 +29,8 @@ var (
 	ErrDropped = errors.New("asynclog: records dropped")
 
 	// ErrReentrant is matched by the error Sync and Close return when they
-	// are called from the sink or the error handler, on the writer
-	// goroutine, which cannot wait for itself.
+	// are called from the sink, the error handler or a notice format, on
+	// the writer goroutine, which cannot wait for itself.
 	ErrReentrant = errors.New("asynclog: called from the writer goroutine")
 )
 
@@ -64,8 +64,11 @@ type Writer struct {
 	spool     *spool          // nil without WithSpool, or when it could not be opened
 	stage     []byte          // with a spool, where the writer goroutine gathers records
 
-	// swaps counts the swaps, so that a dropping caller can tell that the
-	// buffer it found full is still cur without holding the mutex.
+	// swaps counts the swaps; a buffer keeps the number of the swap that
+	// sealed it (buffer.seq). A dropping caller reads it to tell, without
+	// the mutex, that the buffer it found full is still cur; flush, to know
+	// when the buffer that was cur has been written; the line, to know when
+	// a record too long for a buffer has nothing ahead of it.
 	swaps   atomic.Uint64
 	spareAt atomic.Int32 // a spareState; written under mu
 	closed  atomic.Bool  // written under mu
@@ -196,15 +199,24 @@ func (w *Writer) write(p []byte, wait bool) (int, error) {
 }
 
 // committed wakes the writer goroutine, rarely: for the record that
-// crosses the high-water mark, and then the caller also yields its
-// processor, so that on a busy machine the swap happens now rather than
-// after the caller's time slice, while most of the buffer is still free;
-// and for the first record of a buffer while the writer goroutine sleeps.
+// crosses the high-water mark; for the first record of a buffer while the
+// writer goroutine sleeps; and for the record that crosses the urgent mark,
+// further on, which means that the writer goroutine has not come since it
+// was woken at the high-water mark: every processor is busy. Then the
+// caller also yields its processor, so that the swap happens now rather
+// than after the caller's time slice, while the buffer still has room. (A
+// yield at the high-water mark would do harm when a processor is free: the
+// caller would move to it, away from its cache, and leave its own to the
+// writer goroutine.)
 func (w *Writer) committed(b *buffer, off uint64, n int) {
-	if off < b.high && off+frameLen(n) >= b.high {
+	end := off + frameLen(n)
+	switch {
+	case off < b.high && end >= b.high:
+		w.nudge()
+	case off < b.urgent && end >= b.urgent:
 		w.nudge()
 		runtime.Gosched()
-	} else if off == 0 && !w.awake.Load() {
+	case off == 0 && !w.awake.Load():
 		w.nudge()
 	}
 }
@@ -225,6 +237,14 @@ const maxAttempts = 4
 // writeOrDrop is the slow path of Write under Drop: it swaps in the spare
 // buffer if it is free and tries again; if both buffers are full it drops
 // the record, without taking the mutex.
+//
+// A drop rests on a snapshot: the swap count, then cur, a reservation that
+// failed, the spare seen taken, the same count again. swapLocked stores
+// the new cur, then the count, then marks the old buffer the full spare.
+// So a caller whose reservation failed in an old, sealed cur loaded the
+// count before it moved, and if it then sees the spare marked full it
+// sees the count moved too, and tries again; a caller that sees the count
+// unmoved saw a cur with no room and a spare not free at once.
 func (w *Writer) writeOrDrop(p []byte) (int, error) {
 	n := len(p)
 	if n > w.maxRecord {
@@ -344,9 +364,7 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 // loaded the new buffer long ago and reserves in it between reopen and the
 // Store below is simply early in the new epoch.
 func (w *Writer) swapLocked(need int) {
-	// Count the swap first: a dropping caller that sees any of its
-	// effects (cur sealed, the spare full) sees the count move too.
-	n := w.swaps.Add(1)
+	n := w.swaps.Load() + 1 // this swap's number; only swaps, under mu, move the count
 	old := w.cur.Load()
 	old.seal()
 	old.seq = n
@@ -367,7 +385,12 @@ func (w *Writer) swapLocked(need int) {
 	}
 	w.reopen(next)
 	w.serveLocked(next, n)
+	// The count moves after cur and before the spare is marked full, so
+	// that a dropping caller (see writeOrDrop) that loaded the old cur
+	// loaded the count before it moved, and one that sees the spare full
+	// sees the count moved.
 	w.cur.Store(next)
+	w.swaps.Store(n)
 	w.spare = old
 	w.setSpare(spareFull)
 	if old.sealedAt > 0 {
@@ -378,8 +401,8 @@ func (w *Writer) swapLocked(need int) {
 // reopen starts the next epoch in b. mu must be held, or New be running.
 func (w *Writer) reopen(b *buffer) {
 	w.epoch++
-	if uint32(w.epoch) == 0 {
-		w.epoch++ // 0 is the tag of a header never written
+	for b.tagOf(w.epoch) == 0 { // 0 is the tag of a header never written
+		w.epoch++
 	}
 	b.reopen(w.epoch, time.Now())
 }
