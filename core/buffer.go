@@ -79,6 +79,7 @@ type buffer struct {
 	epoch    uint64 // the global number of this epoch (see Writer.epoch)
 	seq      uint64 // the number of the swap that sealed it (see Writer.swaps)
 	sealedAt uint64 // the offset when the buffer was sealed
+	filledAt uint64 // where fill padded it from; noFill if it did not
 	since    time.Time
 	meta     *spoolMeta // where the spool keeps this buffer's progress; nil in memory
 }
@@ -118,7 +119,7 @@ func newBuffer(data []byte) *buffer {
 	}
 	size := uint64(len(data))
 	high := min(size/2, maxHighWater)
-	b := &buffer{data: data, high: high, urgent: high + (size-high)/2}
+	b := &buffer{data: data, high: high, urgent: high + (size-high)/2, filledAt: noFill}
 	b.state.Store(sealedBit)
 	return b
 }
@@ -163,7 +164,8 @@ func (b *buffer) pad(off uint64) {
 }
 
 // fill reserves what is left of an open buffer as padding, so that no
-// caller finds room in it until the next swap.
+// caller finds room in it until the next swap. The Writer's mutex must be
+// held.
 func (b *buffer) fill() {
 	off := b.offset()
 	if off >= b.size() {
@@ -173,7 +175,17 @@ func (b *buffer) fill() {
 	s := b.state.Add(rest)
 	if start := s&offsetMask - rest; s&sealedBit == 0 && start < b.size() {
 		b.pad(start) // as a crosser does, or exactly to the end
+		b.filledAt = min(b.filledAt, start)
 	}
+}
+
+// noFill is filledAt of a buffer that fill has not padded in this epoch.
+const noFill = ^uint64(0)
+
+// used returns how far records reached in a sealed buffer: up to where it
+// was sealed or, if fill padded it to keep callers out, where that began.
+func (b *buffer) used() uint64 {
+	return min(b.sealedAt, b.filledAt)
 }
 
 // offset returns the bytes reserved so far, which may exceed the size.
@@ -197,7 +209,7 @@ func (b *buffer) seal() {
 // given up; one that reserves after this is a caller of the new epoch,
 // even if it loaded the buffer long ago.
 func (b *buffer) reopen(epoch uint64, now time.Time) {
-	b.epoch, b.since, b.sealedAt = epoch, now, 0
+	b.epoch, b.since, b.sealedAt, b.filledAt = epoch, now, 0, noFill
 	b.tag.Store(b.tagOf(epoch))
 	if b.meta != nil {
 		b.meta.reopen(epoch, now)

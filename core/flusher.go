@@ -109,10 +109,12 @@ type interruption struct {
 	large          *waiter      // whose record that write was, or nil
 	replies        []chan error // Syncs being answered
 	reporting      bool         // resume was reporting a Goexit
+	closing        bool         // shutdown had begun
+	synced         bool         // shutdown had called the sink's Sync: not again
 }
 
 func (x *interruption) interrupted() bool {
-	return x.call || x.buffer != nil || x.large != nil || x.replies != nil
+	return x.call || x.buffer != nil || x.large != nil || x.replies != nil || x.closing
 }
 
 // resume reports the Goexit, counts the records of the sink write it
@@ -125,13 +127,19 @@ func (x *interruption) resume(w *Writer) {
 		w.report(errGoexit)
 	}
 	x.reporting = false
+	wrote := x.call
 	if x.call {
 		x.call = false
 		w.stats.lost(x.records, int(x.bytes))
 	}
 	if wt := x.large; wt != nil {
+		if !wrote {
+			// Ended before its write, in the drop report: write it now.
+			w.stats.accepted(1, len(wt.p))
+			w.sinkWrite(nil, wt.p, 1, 0)
+		} // else accepted, and lost with the write
 		x.large = nil
-		wt.done <- nil // accepted, and lost with the write
+		wt.done <- nil
 	}
 	if b := x.buffer; b != nil {
 		x.buffer = nil
@@ -290,12 +298,24 @@ func (w *Writer) flush() {
 
 // shutdown writes what is left after Close sealed cur, syncs the sink,
 // records what Close returns and lets the spool go.
+//
+// A writer goroutine ended by runtime.Goexit during shutdown leaves the
+// next one to resume and come back here. The writes before the sink's
+// Sync can run again (a buffer already written holds nothing; a drop
+// already noted is not noted again), but the sink's Sync is called once:
+// a Sync that ends its goroutine would otherwise end every one after it.
 func (w *Writer) shutdown() {
-	w.flush() // the spare, if full; cur is sealed and not swapped
-	w.writeOut(w.cur.Load())
-	w.notes.writeDue(w)
-	w.notes.final(w)
-	w.syncSink()
+	x := &w.exited
+	x.closing = true
+	if !x.synced {
+		w.flush() // the spare, if full; cur is sealed and not swapped
+		w.writeOut(w.cur.Load())
+		w.notes.writeDue(w)
+		w.notes.final(w)
+		x.synced = true
+		w.syncSink()
+	}
+	x.closing = false
 	w.closeErr = w.takeErr()
 	unregister(w)
 	if w.spool != nil {

@@ -145,14 +145,26 @@ func (n *noticer) report(w *Writer) {
 
 // writeNotice writes note into the sink, formatted by the notice option,
 // after prefix, in a sink Write of its own. Notices are not records: they
-// count in Stats.Flushes only.
+// count in Stats.Flushes only. A format that panics is reported, as a
+// sink that panics is, and its notice left out.
 func (w *Writer) writeNotice(note Notice, prefix []byte) {
 	if w.cfg.notice == nil {
 		return
 	}
-	if p := w.cfg.notice(note); len(p) > 0 {
-		if err := w.sinkCall(append(prefix, p...)); err != nil {
-			w.report(fmt.Errorf("asynclog: writing a notice to the sink: %w", err))
-		}
+	p, err := safeFormat(w.cfg.notice, note)
+	if err == nil && len(p) > 0 {
+		err = w.sinkCall(append(prefix, p...))
 	}
+	if err != nil {
+		w.report(fmt.Errorf("asynclog: writing a notice to the sink: %w", err))
+	}
+}
+
+func safeFormat(format func(Notice) []byte, note Notice) (p []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w in the notice format: %v", ErrSinkPanic, r)
+		}
+	}()
+	return format(note), nil
 }

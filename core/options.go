@@ -120,8 +120,11 @@ func WithFlushInterval(d time.Duration) Option {
 // WithMaxWriteSize bounds the sink's Write calls: none is longer than n
 // bytes, except one holding a single record longer than n, which is
 // written alone and whole (a record is never split). Records are packed
-// into as few calls as the bound allows. A value that is not positive, the
-// default, means no bound. Use it for a sink with a size limit:
+// into as few calls as the bound allows. The Writer's own notices (see
+// WithNotices) count as records here: each goes in a Write of its own, so
+// a bound under the length of a notice, about 200 bytes, lets a notice
+// through alone and whole; turn notices off for such a sink. A value that
+// is not positive, the default, means no bound. Use it for a sink with a size limit:
 // lumberjack's MaxSize (in megabytes; a write longer than MaxSize fails),
 // a datagram socket, or a pipe's PIPE_BUF.
 func WithMaxWriteSize(n int) Option {

@@ -19,9 +19,11 @@ import (
 // record is dropped. (Under Block, or with WriteWait, the same record
 // waits in line and the next swap grows the buffer for it.)
 //
-// So the buffer size a user configures is not what Drop absorbs: until
-// the buffers have grown, every record above 64 KiB is dropped whenever
-// the writer goroutine is busy.
+// So the buffer size a user configures was not what Drop absorbs: until
+// the buffers had grown, every record above 64 KiB was dropped whenever
+// the writer goroutine was busy. Such a record now waits in line for the
+// swap that grows the buffers, once (they never shrink), as WriteWait's
+// would.
 func TestReviewDropLongRecordWhileBuffersSmall(t *testing.T) {
 	g := newGate()
 	s := &steppedSink{gates: map[int32]*gate{1: g}}
@@ -34,12 +36,21 @@ func TestReviewDropLongRecordWhileBuffersSmall(t *testing.T) {
 	require.Zero(t, w.cur.Load().offset(), "cur is empty")
 
 	long := rec("long", 100<<10)
-	_, err = w.Write(long)
-	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write(long)
+		done <- err
+	}()
+	eventually(t, "the long record waits in line", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.queue) == 1
+	})
+	g.open()
+	require.NoError(t, <-done)
 	st := w.Stats()
 	t.Logf("configured %d, buffer bytes now %d; dropped %d", st.BufferSize, st.BufferBytes, st.DroppedRecords)
 	assert.Zero(t, st.DroppedRecords, "a 100 KiB record dropped with cur empty and 4 MiB buffers configured")
-	g.open()
 	require.NoError(t, w.Close())
 	assert.True(t, bytes.Contains(s.Data(), long), "the long record is not in the sink")
 }

@@ -22,6 +22,8 @@ import (
 // Suggested fix: count only records (not the padding of fill) in the
 // growth test, e.g. keep the offset fill started at and compare that with
 // the high-water mark.
+//
+// Fixed: the growth test uses where records stopped (buffer.used).
 func TestReviewGrowthFromPadding(t *testing.T) {
 	s := &recSink{}
 	w := newWriter(t, WithSink(writerOnly{s}), WithBufferSize(4<<20))

@@ -23,6 +23,8 @@ import (
 // resume should tell a Goexit during the sink write (x.call set: lost,
 // counted) from one before it (write the record now, then release the
 // caller), e.g. by recording the sink call in w.exited before releasing.
+//
+// Fixed: resume writes a record whose write had not begun.
 func TestReviewGoexitBeforeLargeWriteLosesRecord(t *testing.T) {
 	g1, g2 := newGate(), newGate()
 	s := &steppedSink{gates: map[int32]*gate{1: g1, 2: g2}}

@@ -23,6 +23,8 @@ import (
 // Suggested fix: call the format through a recover, as safeWrite does the
 // sink, and report the panic (matching ErrSinkPanic) instead of writing
 // the notice.
+//
+// Fixed: the format runs under a recover; its panic is reported.
 func TestReviewNoticeFormatPanicKillsProcess(t *testing.T) {
 	if os.Getenv("ASYNCLOG_REVIEW_CHILD") == "notice-panic" {
 		reviewNoticePanicChild(t)

@@ -29,6 +29,8 @@ import (
 // Suggested fix: when a caller joins the line and cur is still open, fill
 // cur (as serveLocked does) so that the line is served first; or promise
 // less in the README.
+//
+// Fixed: a caller left in line fills cur.
 func TestReviewLineOvertakenWhileCurHasRoom(t *testing.T) {
 	for _, c := range []struct {
 		name string

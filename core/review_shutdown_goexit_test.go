@@ -28,6 +28,9 @@ import (
 //     ErrTimeout, and a core spins.
 //
 // Here the Goexits stop after 200 so that the test ends.
+//
+// Fixed: shutdown marks itself begun in w.exited, so that the Goexit is
+// reported, and calls the sink's Sync once.
 func TestReviewGoexitInShutdownRepeats(t *testing.T) {
 	const limit = 200
 	t.Run("sink Sync once", func(t *testing.T) {

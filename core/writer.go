@@ -19,8 +19,10 @@ var (
 	ErrTimeout = errors.New("asynclog: sink did not finish in time")
 
 	// ErrSinkPanic is matched by the error reported when the sink panics
-	// inside Write or Sync. The panic is recovered and the writer goroutine
-	// goes on.
+	// inside Write or Sync, when a notice format (WithNotices) panics, and
+	// when any of them, or the error handler, ends the writer goroutine
+	// with runtime.Goexit. The panic is recovered and the writer goroutine
+	// goes on (a new one, after a Goexit).
 	ErrSinkPanic = errors.New("asynclog: sink panicked")
 
 	// ErrDropped is matched by the errors the error handler receives about
@@ -250,17 +252,28 @@ func (w *Writer) writeOrDrop(p []byte) (int, error) {
 	if n > w.maxRecord {
 		return w.dropped(n)
 	}
-	for range maxAttempts {
+	for attempt := 0; ; attempt++ {
 		swaps := w.swaps.Load()
 		b := w.cur.Load()
-		if n <= maxRecordIn(len(b.data)) {
+		fits := n <= maxRecordIn(len(b.data))
+		if fits {
 			if off, ok := b.reserve(n); ok {
 				b.put(off, p)
 				w.committed(b, off, n)
 				return n, nil
 			}
 		}
+		if attempt == maxAttempts {
+			return w.dropped(n)
+		}
 		if w.spareState() != spareFree {
+			if !fits && !w.onRunner() {
+				// The buffers have not grown to the configured size
+				// yet: wait for the swap that grows them, rather
+				// than drop a record they are configured to hold.
+				// They never shrink, so this happens once.
+				return w.writeInLine(p)
+			}
 			if w.swaps.Load() == swaps {
 				// b was cur from before the reservation until after
 				// the spare was seen taken: both buffers were full.
@@ -279,7 +292,6 @@ func (w *Writer) writeOrDrop(p []byte) (int, error) {
 		w.mu.Unlock()
 		w.nudge()
 	}
-	return w.dropped(n)
 }
 
 // dropped counts a record discarded and says so as Write does: len(p), nil
@@ -337,6 +349,11 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 		w.swapLocked(0) // serves the line, this caller included if it fits
 	}
 	if len(wt.done) == 0 {
+		// Nobody may reserve ahead of a caller in line. cur is full,
+		// or filled by the swap that left the caller in line, unless
+		// the record is too long for it (a buffer not yet grown, or a
+		// record longer than any buffer): fill it then.
+		w.cur.Load().fill()
 		w.stats.waits.Add(1)
 	}
 	w.mu.Unlock()
@@ -370,8 +387,8 @@ func (w *Writer) swapLocked(need int) {
 	old.seq = n
 	next := w.spare
 	if w.spool == nil {
-		if old.sealedAt >= old.high && len(old.data) > 0 {
-			w.size = min(w.size*4, w.cfg.bufferSize) // it filled up between two swaps
+		if old.used() >= old.high && len(old.data) > 0 {
+			w.size = min(w.size*4, w.cfg.bufferSize) // records filled it up between two swaps
 		}
 		if len(w.queue) > 0 && !w.queue[0].large {
 			need = max(need, len(w.queue[0].p))
