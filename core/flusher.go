@@ -107,6 +107,7 @@ type interruption struct {
 	buffer         *buffer      // being written by writeOut, or nil
 	from           uint64       // where to go on in it: the frame after that write
 	large          *waiter      // whose record that write was, or nil
+	largeCalled    bool         // the sink was called for it: never again
 	replies        []chan error // Syncs being answered
 	reporting      bool         // resume was reporting a Goexit
 	closing        bool         // shutdown had begun
@@ -127,18 +128,16 @@ func (x *interruption) resume(w *Writer) {
 		w.report(errGoexit)
 	}
 	x.reporting = false
-	wrote := x.call
 	if x.call {
 		x.call = false
 		w.stats.lost(x.records, int(x.bytes))
 	}
 	if wt := x.large; wt != nil {
-		if !wrote {
+		if !x.largeCalled {
 			// Ended before its write, in the drop report: write it now.
-			w.stats.accepted(1, len(wt.p))
-			w.sinkWrite(nil, wt.p, 1, 0)
-		} // else accepted, and lost with the write
-		x.large = nil
+			w.writeLarge(wt)
+		} // else written, or lost with the write and counted
+		x.large, x.largeCalled = nil, false
 		wt.done <- nil
 	}
 	if b := x.buffer; b != nil {
@@ -214,9 +213,8 @@ func (w *Writer) cycle() time.Duration {
 		w.mu.Unlock()
 		w.exited.large = wt // before any call out of the package
 		w.notes.writeDue(w)
-		w.stats.accepted(1, len(wt.p))
-		w.sinkWrite(nil, wt.p, 1, 0)
-		w.exited.large = nil
+		w.writeLarge(wt)
+		w.exited.large, w.exited.largeCalled = nil, false
 		wt.done <- nil
 		return 0
 	}
@@ -235,6 +233,16 @@ func (w *Writer) cycle() time.Duration {
 	w.mu.Unlock()
 	w.writeOut(b)
 	return 0
+}
+
+// writeLarge writes the record of wt, too long for any buffer, alone. It
+// marks the write made before the call: a write that failed is counted
+// and reported, and one that ended the writer goroutine is counted lost,
+// never made again.
+func (w *Writer) writeLarge(wt *waiter) {
+	w.stats.accepted(1, len(wt.p))
+	w.exited.largeCalled = true
+	w.sinkWrite(nil, wt.p, 1, 0)
 }
 
 // answerSyncs answers reply and every other Sync already waiting with one

@@ -2,7 +2,9 @@ package core
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,19 +13,21 @@ import (
 // TestReviewDropLongRecordWhileBuffersSmall: a Writer in memory starts
 // with 64 KiB buffers and grows them only at a swap. Under Drop, a record
 // longer than the present cur (less its header) but well within the
-// configured buffer size skips the reservation (write, then writeOrDrop:
-// n > maxRecordIn(len(b.data))); if the spare is not free at that moment
-// (the writer goroutine is in a sink write, however short) writeOrDrop
-// drops it, as if both buffers were full. Here cur is empty and the spare
-// holds one 100-byte record, with 4 MiB buffers configured: a 100 KiB
-// record is dropped. (Under Block, or with WriteWait, the same record
-// waits in line and the next swap grows the buffer for it.)
+// configured buffer size cannot be reserved in cur; with the spare busy
+// (the writer goroutine in a sink write, however short) it finds no
+// buffer that can hold it.
 //
-// So the buffer size a user configures was not what Drop absorbs: until
-// the buffers had grown, every record above 64 KiB was dropped whenever
-// the writer goroutine was busy. Such a record now waits in line for the
-// swap that grows the buffers, once (they never shrink), as WriteWait's
-// would.
+// Two reviews pulled two ways here: the first found such a record dropped
+// while cur was empty, the buffers configured to hold it; the fix made it
+// wait in line for the swap that grows the buffers, and the second found
+// that it then waited for a stalled sink (Drop promises never to wait) and
+// that the cur it filled made every other record logged meanwhile
+// dropped. The rule now: a Drop caller never waits; such a record is
+// dropped, counted and reported like any other drop, and the next swap
+// grows the buffers to hold it (they never shrink), so it happens once
+// per Writer and record length. This test holds the Writer to that: the
+// Write returns while the sink stalls, the records logged meanwhile go
+// into cur, and after the next swap the same long record is accepted.
 func TestReviewDropLongRecordWhileBuffersSmall(t *testing.T) {
 	g := newGate()
 	s := &steppedSink{gates: map[int32]*gate{1: g}}
@@ -41,16 +45,34 @@ func TestReviewDropLongRecordWhileBuffersSmall(t *testing.T) {
 		_, err := w.Write(long)
 		done <- err
 	}()
-	eventually(t, "the long record waits in line", func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return len(w.queue) == 1
-	})
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Write under Drop waits for a stalled sink")
+	}
+	assert.Equal(t, uint64(1), w.Stats().DroppedRecords, "the long record, with no buffer that can hold it")
+
+	var small [][]byte
+	for i := range 10 {
+		r := rec(fmt.Sprintf("small%d", i), 100)
+		small = append(small, r)
+		_, err := w.Write(r)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, uint64(1), w.Stats().DroppedRecords, "records that fit cur are not dropped")
+
 	g.open()
-	require.NoError(t, <-done)
+	require.NoError(t, w.Sync()) // a swap: it grows the buffers for the long record
+	_, err = w.Write(long)
+	require.NoError(t, err)
 	st := w.Stats()
 	t.Logf("configured %d, buffer bytes now %d; dropped %d", st.BufferSize, st.BufferBytes, st.DroppedRecords)
-	assert.Zero(t, st.DroppedRecords, "a 100 KiB record dropped with cur empty and 4 MiB buffers configured")
+	assert.Equal(t, uint64(1), st.DroppedRecords, "the long record again, after a swap: the buffers have grown to hold it")
 	require.NoError(t, w.Close())
-	assert.True(t, bytes.Contains(s.Data(), long), "the long record is not in the sink")
+	data := s.Data()
+	assert.Equal(t, 1, bytes.Count(data, long), "the long record, written the second time")
+	for _, r := range small {
+		assert.True(t, bytes.Contains(data, r), "%.7s is not in the sink", r)
+	}
 }

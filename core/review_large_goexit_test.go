@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReviewGoexitBeforeLargeWriteLosesRecord: cycle records a record too
+// TestReviewGoexitBeforeLargeWriteLosesRecord: cycle recorded a record too
 // long for a buffer in w.exited.large before the drop report
 // (notes.writeDue) and only then counts it accepted and writes it. A
 // Goexit in that report (the error handler hearing ErrDropped) makes

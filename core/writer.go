@@ -75,6 +75,10 @@ type Writer struct {
 	spareAt atomic.Int32 // a spareState; written under mu
 	closed  atomic.Bool  // written under mu
 
+	// wanted is the longest record dropped under Drop because the buffers
+	// had not yet grown to hold it: the next swap grows them for it.
+	wanted atomic.Int64
+
 	// mu guards the fields below. It is taken on the slow paths only and
 	// never held while calling the sink or waiting for a frame.
 	mu       sync.Mutex
@@ -238,7 +242,10 @@ const maxAttempts = 4
 
 // writeOrDrop is the slow path of Write under Drop: it swaps in the spare
 // buffer if it is free and tries again; if both buffers are full it drops
-// the record, without taking the mutex.
+// the record, without taking the mutex. So does a record longer than cur
+// while the spare is taken, before the buffers have grown to the
+// configured size: a Drop caller never waits, and the next swap grows the
+// buffers to hold such a record.
 //
 // A drop rests on a snapshot: the swap count, then cur, a reservation that
 // failed, the spare seen taken, the same count again. swapLocked stores
@@ -267,12 +274,11 @@ func (w *Writer) writeOrDrop(p []byte) (int, error) {
 			return w.dropped(n)
 		}
 		if w.spareState() != spareFree {
-			if !fits && !w.onRunner() {
+			if !fits {
 				// The buffers have not grown to the configured size
-				// yet: wait for the swap that grows them, rather
-				// than drop a record they are configured to hold.
-				// They never shrink, so this happens once.
-				return w.writeInLine(p)
+				// yet. If the record is dropped, the next swap grows
+				// them to hold it; they never shrink.
+				w.want(n)
 			}
 			if w.swaps.Load() == swaps {
 				// b was cur from before the reservation until after
@@ -291,6 +297,16 @@ func (w *Writer) writeOrDrop(p []byte) (int, error) {
 		}
 		w.mu.Unlock()
 		w.nudge()
+	}
+}
+
+// want asks the next swap to grow the buffers for a record of n bytes.
+func (w *Writer) want(n int) {
+	for {
+		old := w.wanted.Load()
+		if old >= int64(n) || w.wanted.CompareAndSwap(old, int64(n)) {
+			return
+		}
 	}
 }
 
@@ -393,6 +409,7 @@ func (w *Writer) swapLocked(need int) {
 		if len(w.queue) > 0 && !w.queue[0].large {
 			need = max(need, len(w.queue[0].p))
 		}
+		need = max(need, int(w.wanted.Swap(0)))
 		for need > maxRecordIn(w.size) {
 			w.size = min(w.size*4, w.cfg.bufferSize)
 		}
