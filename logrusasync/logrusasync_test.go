@@ -217,20 +217,7 @@ func TestFireSyncsAtSyncLevel(t *testing.T) {
 			logger.Info("held")
 			tc.log(logger)
 
-			lines := logtest.Lines(t, sink.Bytes())
-			if tc.synced {
-				sink.RequireSyncedLast(t)
-				require.Len(t, lines, 3)
-				assert.Equal(t, "held", lines[1]["msg"])
-				assert.Equal(t, "last", lines[2]["msg"])
-			} else {
-				sink.RequireNotSynced(t)
-				require.Len(t, lines, 1, "held and last were written without a sync")
-			}
-			assert.Equal(t, "first", lines[0]["msg"])
-			require.NoError(t, hook.Close())
-			sink.RequireSyncedLast(t)
-			assert.Len(t, logtest.Lines(t, sink.Bytes()), 3)
+			sink.RequireSyncLevel(t, tc.synced, "msg", nil, hook.Close)
 		})
 	}
 }

@@ -130,21 +130,10 @@ func TestSyncsAtSyncLevel(t *testing.T) {
 				ce.Write()
 			}
 
-			lines := logtest.Lines(t, sink.Bytes())
+			lines := sink.RequireSyncLevel(t, tc.synced, "msg", nil, ws.Close)
 			if tc.synced {
-				sink.RequireSyncedLast(t)
-				require.Len(t, lines, 3)
-				assert.Equal(t, "held", lines[1]["msg"])
-				assert.Equal(t, "last", lines[2]["msg"])
 				assert.Equal(t, tc.level.String(), lines[2]["level"])
-			} else {
-				sink.RequireNotSynced(t)
-				require.Len(t, lines, 1, "held and last were written without a sync")
 			}
-			assert.Equal(t, "first", lines[0]["msg"])
-			require.NoError(t, ws.Close())
-			sink.RequireSyncedLast(t)
-			assert.Len(t, logtest.Lines(t, sink.Bytes()), 3)
 		})
 	}
 }

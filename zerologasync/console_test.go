@@ -155,20 +155,7 @@ func TestConsoleWriterSyncsAtSyncLevel(t *testing.T) {
 			logger.Info().Msg("held")
 			tc.log(logger)
 
-			lines := consoleLines(t, sink.Bytes())
-			if tc.synced {
-				sink.RequireSyncedLast(t)
-				require.Len(t, lines, 3)
-				assert.Equal(t, "held", lines[1]["message"])
-				assert.Equal(t, "last", lines[2]["message"])
-			} else {
-				sink.RequireNotSynced(t)
-				require.Len(t, lines, 1, "held and last were written without a sync")
-			}
-			assert.Equal(t, "first", lines[0]["message"])
-			require.NoError(t, w.Close())
-			sink.RequireSyncedLast(t)
-			assert.Len(t, consoleLines(t, sink.Bytes()), 3)
+			sink.RequireSyncLevel(t, tc.synced, "message", func(b []byte) []map[string]any { return consoleLines(t, b) }, w.Close)
 		})
 	}
 }

@@ -339,6 +339,36 @@ func (s *RecordingSink) RequireNotSynced(t testing.TB) {
 	require.NotContains(t, s.Events(), EventSync)
 }
 
+// RequireSyncLevel checks a test of an adapter's sync level, which logs
+// "first", waits for its write (so that the core's writer goroutine has
+// written its buffer), then logs "held" and "last", the last at the level
+// under test. If synced, the three lines were written and the sink synced
+// by the time "last" returned; otherwise only "first" was written. Then
+// close, the Writer's Close, must write and sync the rest. parse reads the
+// sink's bytes as lines (nil: Lines) and key names their message field. It
+// returns the lines written before close.
+func (s *RecordingSink) RequireSyncLevel(t testing.TB, synced bool, key string, parse func([]byte) []map[string]any, close func() error) []map[string]any {
+	t.Helper()
+	if parse == nil {
+		parse = func(data []byte) []map[string]any { return Lines(t, data) }
+	}
+	lines := parse(s.Bytes())
+	if synced {
+		s.RequireSyncedLast(t)
+		require.Len(t, lines, 3)
+		require.Equal(t, "held", lines[1][key])
+		require.Equal(t, "last", lines[2][key])
+	} else {
+		s.RequireNotSynced(t)
+		require.Len(t, lines, 1, "held and last were written without a sync")
+	}
+	require.Equal(t, "first", lines[0][key])
+	require.NoError(t, close())
+	s.RequireSyncedLast(t)
+	require.Len(t, parse(s.Bytes()), 3)
+	return lines
+}
+
 // NoticeKey names the field of the core's JSON notices (core.JSONNotice)
 // that says what a notice reports: "dropped" or "recovered".
 const NoticeKey = "asynclog"
