@@ -203,18 +203,7 @@ func TestDropKeepsErrors(t *testing.T) {
 	// Refused after Close: counted, but not a drop the notices report.
 	logger.Info("late")
 
-	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
-	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "INFO"), infos)
-	errLines := logtest.Filter(entries, "level", "ERROR")
-	require.Len(t, errLines, errs)
-	logtest.RequireSubsequence(t, errLines, errs)
-	require.Len(t, entries, kept+errs)
-	st := w.Stats()
-	assert.EqualValues(t, infos-kept, dropped.DroppedRecords)
-	assert.Equal(t, dropped.DroppedRecords+1, st.DroppedRecords)
-	assert.EqualValues(t, kept+errs, st.WrittenRecords)
-	// The core says what it dropped, in the sink and to the error handler.
-	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords-1, dropped.DroppedBytes)
+	logtest.RequireErrorsKept(t, logtest.Lines(t, sink.Bytes()), "INFO", "ERROR", infos, errs, dropped, w.Stats())
 	reports.RequireDropReports(t)
 }
 

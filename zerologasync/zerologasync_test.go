@@ -140,18 +140,7 @@ func TestDropKeepsErrors(t *testing.T) {
 	_, err := w.WriteLevel(zerolog.InfoLevel, []byte(`{"message":"late"}`+"\n"))
 	require.ErrorIs(t, err, core.ErrClosed)
 
-	entries, notices := logtest.SplitNotices(logtest.Lines(t, sink.Bytes()))
-	kept := logtest.RequireSubsequence(t, logtest.Filter(entries, "level", "info"), infos)
-	errLines := logtest.Filter(entries, "level", "error")
-	require.Len(t, errLines, errs)
-	logtest.RequireSubsequence(t, errLines, errs)
-	require.Len(t, entries, kept+errs)
-	st := w.Stats()
-	assert.EqualValues(t, infos-kept, dropped.DroppedRecords)
-	assert.Equal(t, dropped.DroppedRecords+1, st.DroppedRecords)
-	assert.EqualValues(t, kept+errs, st.WrittenRecords)
-	// The core says what it dropped, in the sink and to the error handler.
-	logtest.RequireNotices(t, notices, "dropped", st.DroppedRecords-1, dropped.DroppedBytes)
+	logtest.RequireErrorsKept(t, logtest.Lines(t, sink.Bytes()), "info", "error", infos, errs, dropped, w.Stats())
 	reports.RequireDropReports(t)
 }
 

@@ -386,6 +386,29 @@ func SplitNotices(lines []map[string]any) (entries, notices []map[string]any) {
 	return entries, notices
 }
 
+// RequireErrorsKept checks what an adapter's drop test left in the sink:
+// infos records at level info and errs at level errLevel were logged under
+// Drop behind a stalled sink, then the Writer was closed and one more
+// record refused. Every error record is there, in order; the info records
+// kept are in order, and the rest are counted as dropped (before: Stats
+// before Close) and said so in a notice; after (Stats after the refused
+// record) counts that one too, and every kept record written.
+func RequireErrorsKept(t testing.TB, lines []map[string]any, info, errLevel string, infos, errs int, before, after core.Stats) {
+	t.Helper()
+	entries, notices := SplitNotices(lines)
+	kept := RequireSubsequence(t, Filter(entries, "level", info), infos)
+	errLines := Filter(entries, "level", errLevel)
+	require.Len(t, errLines, errs)
+	RequireSubsequence(t, errLines, errs)
+	require.Len(t, entries, kept+errs)
+	require.EqualValues(t, infos-kept, before.DroppedRecords)
+	require.Equal(t, before.DroppedRecords+1, after.DroppedRecords)
+	require.EqualValues(t, kept+errs, after.WrittenRecords)
+	// The core says what it dropped, in the sink (to the error handler:
+	// see ErrorLog.RequireDropReports).
+	RequireNotices(t, notices, "dropped", after.DroppedRecords-1, before.DroppedBytes)
+}
+
 // RequireNotices checks that notices are notices of kind ("dropped" or
 // "recovered") as core.JSONNotice formats them, or as ParseTextNotice
 // reads core.TextNotice's, and that they report records records and
