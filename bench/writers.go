@@ -75,7 +75,14 @@ func (f *floor) Close() error { return nil }
 type coreLogger struct{ w *core.Writer }
 
 func newCoreLogger(sink io.Writer, o core.Overflow) *coreLogger {
-	return &coreLogger{core.New(core.WithSink(sink), core.WithOverflow(o))}
+	opts := []core.Option{core.WithSink(sink), core.WithOverflow(o)}
+	if o == core.Drop {
+		// Its drops are counted from Stats: no notice lines among the
+		// records, which would pass for kept records, and no reports on
+		// stderr. Sync and Close still return sink errors.
+		opts = append(opts, core.WithNotices(nil), core.WithErrorHandler(func(error) {}))
+	}
+	return &coreLogger{core.New(opts...)}
 }
 
 func (l *coreLogger) Log()         { l.w.Write(record) }
