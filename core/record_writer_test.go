@@ -520,3 +520,16 @@ func TestSinkRecordsRecovers(t *testing.T) {
 	assert.True(t, errors.Is(err, io.ErrShortWrite))
 	assert.Equal(t, uint64(2), w.stats.snapshot().Flushes)
 }
+
+// benchRecords returns records of about n bytes that fill a buffer of
+// size bytes to its high-water mark, as a flat-out load leaves it.
+func benchRecords(n, size int) [][]byte {
+	var recs [][]byte
+	used := 0
+	for i := 0; used+int(frameLen(n+8)) <= min(size/2, maxHighWater); i++ {
+		r := append(bytes.Repeat([]byte{'a' + byte(i%26)}, n-1+i%16), '\n')
+		recs = append(recs, r)
+		used += int(frameLen(len(r)))
+	}
+	return recs
+}

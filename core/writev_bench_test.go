@@ -75,19 +75,6 @@ func TestWritevFile(t *testing.T) {
 	require.True(t, bytes.Equal(bytes.Join(recs, nil), got), "the file does not hold the %d records", len(recs))
 }
 
-// benchRecords returns records of about n bytes that fill a buffer of
-// size bytes to its high-water mark, as a flat-out load leaves it.
-func benchRecords(n, size int) [][]byte {
-	var recs [][]byte
-	used := 0
-	for i := 0; used+int(frameLen(n+8)) <= min(size/2, maxHighWater); i++ {
-		r := append(bytes.Repeat([]byte{'a' + byte(i%26)}, n-1+i%16), '\n')
-		recs = append(recs, r)
-		used += int(frameLen(len(r)))
-	}
-	return recs
-}
-
 // BenchmarkFileSink measures the writer goroutine's part of one sink write
 // to a file, per buffer of records filled to the high-water mark of a
 // default Writer (512 KiB): today's in-place compaction and write(2)
