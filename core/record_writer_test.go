@@ -459,7 +459,7 @@ func (d *discardRecords) Write(p []byte) (int, error) { return len(p), nil }
 func newBareWriter(opts ...Option) *Writer {
 	cfg := newConfig(append([]Option{WithNotices(nil)}, opts...))
 	w := &Writer{cfg: cfg}
-	w.recordSink, _ = cfg.sink.(RecordWriter)
+	w.records = newRecordCalls(cfg.sink)
 	w.notes.init()
 	return w
 }
