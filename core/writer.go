@@ -19,7 +19,7 @@ var (
 	ErrTimeout = errors.New("asynclog: sink did not finish in time")
 
 	// ErrSinkPanic is matched by the error reported when the sink panics
-	// inside Write or Sync, when a notice format (WithNotices) panics, and
+	// inside Write, WriteRecords or Sync, when a notice format (WithNotices) panics, and
 	// when any of them, or the error handler, ends the writer goroutine
 	// with runtime.Goexit. The panic is recovered and the writer goroutine
 	// goes on (a new one, after a Goexit).
