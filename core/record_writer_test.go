@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -532,4 +534,42 @@ func benchRecords(n, size int) [][]byte {
 		used += int(frameLen(len(r)))
 	}
 	return recs
+}
+
+// TestRecordWriterReentrant checks a RecordWriter that logs through the
+// Writer it serves, from inside WriteRecords, under Block: its records
+// are accepted while there is room and otherwise dropped, never waited
+// for; Sync and Close from there return ErrReentrant; and every record
+// accepted reaches it.
+func TestRecordWriterReentrant(t *testing.T) {
+	var w *Writer
+	reentrant := make(chan error, 1000)
+	s := &recordSink{}
+	s.writeRecords = func(recs [][]byte) (int, error) {
+		if !bytes.HasPrefix(recs[0], []byte("from-the-sink")) {
+			_, err := w.Write([]byte("from-the-sink\n"))
+			reentrant <- err
+			reentrant <- fmt.Errorf("sync: %w", w.Sync())
+		}
+		return len(recs), nil
+	}
+	w = newWriter(t, WithSink(s), WithBufferSize(256))
+	for i := range 20 {
+		_, err := w.Write(rec(string(rune('a'+i)), 100))
+		require.NoError(t, err)
+		require.NoError(t, w.Sync())
+	}
+	require.NoError(t, w.Close())
+	close(reentrant)
+	for err := range reentrant {
+		if err != nil && strings.HasPrefix(err.Error(), "sync: ") {
+			assert.ErrorIs(t, err, ErrReentrant)
+		} else {
+			assert.NoError(t, err, "Write from the sink")
+		}
+	}
+	st := w.Stats()
+	assert.Equal(t, st.Records, st.WrittenRecords)
+	assert.Equal(t, int(st.WrittenRecords), len(s.Delivered()))
+	assert.Contains(t, s.Delivered(), []byte("from-the-sink\n"))
 }
