@@ -4,8 +4,10 @@ package core
 
 import (
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,4 +57,26 @@ func TestRecordWriterSpoolProgress(t *testing.T) {
 	st := w.Stats()
 	assert.Equal(t, uint64(1), st.LostRecords)
 	assert.Equal(t, uint64(3), st.WrittenRecords)
+}
+
+// TestTortureRecordWriterSpool is TestTortureRecordWriter with a spool:
+// the records go to the sink as slices into the spool's mapping, with no
+// staging buffer, each exactly once, whole, in its writer's order.
+func TestTortureRecordWriterSpool(t *testing.T) {
+	s := &recordSink{writeRecords: func(recs [][]byte) (int, error) {
+		runtime.Gosched()
+		return len(recs), nil
+	}}
+	w := newWriter(t, WithSink(s), WithSpool(filepath.Join(t.TempDir(), "spool")), WithBufferSize(tortureSize),
+		WithMaxWriteSize(1000), WithFlushInterval(time.Millisecond))
+	require.NotNil(t, w.spool)
+	st := streams{seed: 48, writers: 16, records: 300, size: tortureSize, minLen: 4, maxLen: 5000}
+	st.run(t, func(g, k int, p []byte) (int, error) { return w.Write(p) })
+	require.NoError(t, w.Close())
+	delivered := requireOneRecordEach(t, st, s.Delivered(), true)
+	assert.Nil(t, w.stage, "a staging buffer for a RecordWriter")
+	stats := w.Stats()
+	assert.Equal(t, uint64(delivered), stats.WrittenRecords)
+	assert.Equal(t, stats.Records, stats.WrittenRecords)
+	assert.Zero(t, s.Writes())
 }
