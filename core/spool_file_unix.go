@@ -55,4 +55,3 @@ func openSpoolFile(path string, create bool) (*os.File, error) {
 	}
 	return f, nil
 }
-
