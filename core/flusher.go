@@ -25,15 +25,18 @@ const lingerLooks = 10
 // which no recover stops, run starts a new writer goroutine that reports
 // it, answers the Syncs it left waiting, and goes on where it stopped.
 func (w *Writer) run() {
+	id := goid()
 	ended := false
 	defer func() {
+		runners.Delete(id)
 		if !ended {
 			go w.run()
 			return
 		}
 		close(w.done)
 	}()
-	w.runner.Store(goid())
+	w.runner.Store(id)
+	runners.Store(id, w)
 	if w.exited.interrupted() {
 		w.exited.resume(w)
 	}
