@@ -75,6 +75,7 @@ type config struct {
 	flushInterval time.Duration
 	overflow      Overflow
 	onError       func(error)
+	reporter      *stderrReporter // the default onError, or nil
 	syncTimeout   time.Duration
 	maxWriteSize  int
 	spoolPath     string
@@ -154,7 +155,9 @@ func WithOverflow(p Overflow) Option {
 // not block for long. It may log through the same Writer (see the package
 // documentation on reentrancy). The default prints one line to
 // os.Stderr, at most one a second, with a count of the errors it left
-// out. A nil function means the default.
+// out; at Close it prints the last error it left out, if any, with a
+// count of the others, so that none goes unsaid. A nil function means the
+// default.
 func WithErrorHandler(f func(error)) Option {
 	return func(c *config) { c.onError = f }
 }
@@ -204,7 +207,8 @@ func newConfig(opts []Option) config {
 		c.overflow = Block
 	}
 	if c.onError == nil {
-		c.onError = newStderrReporter(os.Stderr, time.Second).report
+		c.reporter = newStderrReporter(os.Stderr, time.Second)
+		c.onError = c.reporter.report
 	}
 	if c.syncTimeout <= 0 {
 		c.syncTimeout = DefaultSyncTimeout
