@@ -45,7 +45,7 @@ func requireRefused(t *testing.T, path, want string) {
 	var errs errorLog
 	sink := &recSink{}
 	w := New(WithSink(sink), WithSpool(path), WithBufferSize(testSpoolSize), WithErrorHandler(errs.handle))
-	require.Nil(t, w.spool, "the spool is used")
+	require.True(t, w.spool == nil, "the spool is used")
 	assert.Empty(t, sink.Data(), "New wrote to the sink")
 	require.Len(t, errs.Errors(), 1)
 	err := errs.Errors()[0]
