@@ -127,7 +127,10 @@ func WithFlushInterval(d time.Duration) Option {
 // through alone and whole; turn notices off for such a sink. A value that
 // is not positive, the default, means no bound. Use it for a sink with a size limit:
 // lumberjack's MaxSize (in megabytes; a write longer than MaxSize fails),
-// a datagram socket, or a pipe's PIPE_BUF.
+// a datagram socket, or a pipe's PIPE_BUF. lumberjack names its backups
+// to the millisecond: keep its MaxSize above what the process logs in a
+// millisecond, or two rotations within one share a name and the first
+// backup is overwritten, its lines lost without an error.
 func WithMaxWriteSize(n int) Option {
 	return func(c *config) { c.maxWriteSize = n }
 }
