@@ -69,6 +69,13 @@ func SyncAll() error {
 // program's own shutdown ran. Call SyncAll (or Close) in that shutdown
 // instead.
 //
+// It syncs; it does not close. Goroutines go on logging while the sync
+// runs, and what they log after it began is not waited for: the signal
+// ends the process as soon as the sync returns, so without a spool those
+// records are lost (with one, the next start recovers them), and if the
+// end comes while the writer goroutine is in the middle of a sink write
+// of them, the log ends in a torn line.
+//
 // On Windows, where a signal cannot be raised again, the process exits
 // with status 2 after the sync.
 func HandleSignals(sigs ...os.Signal) (stop func()) {
