@@ -532,7 +532,12 @@ func endsMidLine(sink io.Writer, midWrite bool) bool {
 // and counted in Notice.Repeated. It syncs dst if it has a Sync method.
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
-func Recover(path string, dst io.Writer) (Notice, error) {
+//
+// Of opts, Recover uses WithNotices only: given a format, it writes the
+// notice that the next New would write (see WithSpool) to dst before the
+// records, if there are any, as asynclog recover does; without it, it
+// writes the records alone.
+func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 	f, err := openSpoolFile(path, false)
 	if err != nil {
 		return Notice{}, fmt.Errorf("%w: %w", ErrSpool, err)
@@ -551,6 +556,9 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 	r := s.unwritten()
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
+	if err := writeRecoverNotice(dst, note, opts); err != nil {
+		return note, err
+	}
 	err = replay(r.records, make([]byte, size), size, func(p []byte, _ uint64) error {
 		_, err := dst.Write(p)
 		return err
