@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -123,4 +124,42 @@ func TestSyncAllFromTwoSinks(t *testing.T) {
 		require.NotErrorIs(t, err, ErrTimeout, "a writer goroutine waited for itself through the other")
 		assert.Equal(t, string(rec("sync-all", 30)), string(s.Data()))
 	}
+}
+
+// TestCloseAndSyncAcrossWriters checks a circle through Close: the sink of
+// Writer a closes Writer b, whose shutdown hands b's sink a record on
+// which it syncs a. a's writer goroutine waits for b's, which would wait
+// for a's: the Sync fails at once with ErrReentrant, b closes, and
+// neither waits for the sync timeout.
+func TestCloseAndSyncAcrossWriters(t *testing.T) {
+	var wa, wb *Writer
+	closeErr, syncErr := make(chan error, 1), make(chan error, 1)
+	sa := &recSink{write: func(p []byte) (int, error) {
+		if bytes.HasPrefix(p, []byte("close-b")) {
+			closeErr <- wb.Close()
+		}
+		return len(p), nil
+	}}
+	sb := &recSink{write: func(p []byte) (int, error) {
+		if bytes.HasPrefix(p, []byte("sync-a")) {
+			syncErr <- wa.Sync()
+		}
+		return len(p), nil
+	}}
+	wb = newWriter(t, WithSink(sb), WithFlushInterval(time.Hour))
+	_, err := wb.Write(rec("first", 20))
+	require.NoError(t, err)
+	require.NoError(t, wb.Sync()) // later records wait in b's buffer for a Sync or Close
+	_, err = wb.Write(rec("sync-a", 30))
+	require.NoError(t, err)
+	wa = newWriter(t, WithSink(sa))
+	_, err = wa.Write(rec("close-b", 30))
+	require.NoError(t, err)
+	require.NoError(t, wa.Sync())
+
+	err = <-syncErr
+	require.ErrorIs(t, err, ErrReentrant)
+	require.NotErrorIs(t, err, ErrTimeout)
+	require.NoError(t, <-closeErr)
+	assert.Equal(t, string(rec("first", 20))+string(rec("sync-a", 30)), string(sb.Data()))
 }

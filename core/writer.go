@@ -32,7 +32,9 @@ var (
 
 	// ErrReentrant is matched by the error Sync and Close return when they
 	// are called from the sink, the error handler or a notice format, on
-	// the writer goroutine, which cannot wait for itself.
+	// the writer goroutine, which cannot wait for itself, directly or
+	// through other Writers whose writer goroutines wait for it (see
+	// SyncAll).
 	ErrReentrant = errors.New("asynclog: called from the writer goroutine")
 )
 
