@@ -28,7 +28,7 @@ func (w *Writer) run() {
 	id := goid()
 	ended := false
 	defer func() {
-		runners.Delete(id)
+		stopRunning(id)
 		if !ended {
 			go w.run()
 			return
@@ -36,7 +36,7 @@ func (w *Writer) run() {
 		close(w.done)
 	}()
 	w.runner.Store(id)
-	runners.Store(id, w)
+	startRunning(id, w)
 	if w.exited.interrupted() {
 		w.exited.resume(w)
 	}
