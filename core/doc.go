@@ -79,5 +79,7 @@
 // goroutine. They may log through the same Writer: such a record is
 // accepted if there is room and otherwise dropped and counted, never
 // waited for; Sync and Close called from there return ErrReentrant at
-// once.
+// once. SyncAll called from there syncs the other Writers, and not this
+// one, nor one whose own writer goroutine waits for this one's: a writer
+// goroutine never waits for itself.
 package core

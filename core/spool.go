@@ -15,7 +15,9 @@ import (
 
 // ErrSpool is matched by the errors about a spool: one that cannot be
 // created, opened or locked, a file that is not a spool or was made with
-// another buffer size, or a platform without memory-mapped files. The
+// another buffer size, a file refused because another user could have
+// read or forged it (see WithSpool), or a platform without memory-mapped
+// files. The
 // Writer then runs on memory buffers; the error goes to the error handler
 // and is returned by the first Sync.
 var ErrSpool = errors.New("asynclog: spool")
@@ -48,6 +50,14 @@ var ErrSpool = errors.New("asynclog: spool")
 // the Writer runs on memory buffers and the error, matching ErrSpool, goes
 // to the error handler and to the first Sync. Spools work on Linux, macOS
 // and FreeBSD; elsewhere that error says so.
+//
+// A spool holds the log's records, and what it holds is replayed into the
+// sink as this process's own: New creates it with mode 0600, never
+// follows a symbolic link at path (not even a dangling one, whose target
+// it would create), and refuses, without reading it, a file that is not a
+// regular file, is not owned by the process's effective user, or that
+// group or others may read or write. Recover refuses the same files. The
+// error, matching ErrSpool, says which check failed.
 //
 // Keep the spool on a local file system, and do not truncate it while it
 // is in use: a mapped page that disappears kills the process with SIGBUS.
@@ -115,7 +125,7 @@ func spoolSize(size int) int64 { return spoolHeadLen + 2*int64(size) }
 // a file that is not a spool it returns an error matching ErrSpool and
 // leaves the file alone.
 func openSpool(path string, size int) (*spool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openSpoolFile(path, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
@@ -522,8 +532,13 @@ func endsMidLine(sink io.Writer, midWrite bool) bool {
 // and counted in Notice.Repeated. It syncs dst if it has a Sync method.
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
-func Recover(path string, dst io.Writer) (Notice, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+//
+// Of opts, Recover uses WithNotices only: given a format, it writes the
+// notice that the next New would write (see WithSpool) to dst before the
+// records, if there are any, as asynclog recover does; without it, it
+// writes the records alone.
+func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
+	f, err := openSpoolFile(path, false)
 	if err != nil {
 		return Notice{}, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
@@ -541,6 +556,9 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 	r := s.unwritten()
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
+	if err := writeRecoverNotice(dst, note, opts); err != nil {
+		return note, err
+	}
 	err = replay(r.records, make([]byte, size), size, func(p []byte, _ uint64) error {
 		_, err := dst.Write(p)
 		return err

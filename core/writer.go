@@ -32,7 +32,9 @@ var (
 
 	// ErrReentrant is matched by the error Sync and Close return when they
 	// are called from the sink, the error handler or a notice format, on
-	// the writer goroutine, which cannot wait for itself.
+	// the writer goroutine, which cannot wait for itself, directly or
+	// through other Writers whose writer goroutines wait for it (see
+	// SyncAll).
 	ErrReentrant = errors.New("asynclog: called from the writer goroutine")
 )
 
@@ -504,9 +506,27 @@ func (w *Writer) claimLocked() *buffer {
 // wrapped (match it with errors.Is), or an error matching ErrTimeout if the
 // sink has not finished within the sync timeout. After Close it returns
 // nil.
+//
+// Called from the sink, the error handler or a notice format, on the
+// writer goroutine, it returns an error matching ErrReentrant at once; so
+// it does when the caller is the writer goroutine of another Writer that
+// this one's writer goroutine waits for, directly or through others, in a
+// Sync or Close of its own (see SyncAll).
 func (w *Writer) Sync() error {
-	if w.onRunner() {
+	return w.syncFor(goid())
+}
+
+// syncFor is Sync called by the goroutine whose id is caller: SyncAll
+// calls it from goroutines of its own for its caller.
+func (w *Writer) syncFor(caller uint64) error {
+	if caller == w.runner.Load() {
 		return fmt.Errorf("%w: Sync", ErrReentrant)
+	}
+	if from := runningWriter(caller); from != nil {
+		if !startWait(from, w) {
+			return fmt.Errorf("%w: Sync from the writer goroutine of a Writer that this one's writer goroutine waits for", ErrReentrant)
+		}
+		defer endWait(from, w)
 	}
 	reply := make(chan error, 1)
 	t := time.NewTimer(w.cfg.syncTimeout)
@@ -534,9 +554,13 @@ func (w *Writer) Sync() error {
 // sync timeout; in that case the writer goroutine finishes the job if the
 // sink ever returns. Close does not close the sink. It is safe to call more
 // than once and concurrently; every call waits for the same shutdown and
-// returns its result, or a timeout error if it gave up first.
+// returns its result, or a timeout error if it gave up first. Called from
+// the writer goroutine, its own or one that would wait for itself through
+// this Writer (see Sync), it returns an error matching ErrReentrant
+// without waiting.
 func (w *Writer) Close() error {
-	if w.onRunner() {
+	caller := goid()
+	if caller == w.runner.Load() {
 		return fmt.Errorf("%w: Close", ErrReentrant)
 	}
 	w.mu.Lock()
@@ -555,6 +579,12 @@ func (w *Writer) Close() error {
 	}
 	w.mu.Unlock()
 
+	if from := runningWriter(caller); from != nil {
+		if !startWait(from, w) {
+			return fmt.Errorf("%w: Close from the writer goroutine of a Writer that this one's writer goroutine waits for: it closes without the wait", ErrReentrant)
+		}
+		defer endWait(from, w)
+	}
 	t := time.NewTimer(w.cfg.syncTimeout)
 	defer t.Stop()
 	select {

@@ -56,6 +56,14 @@ const Scheme = "asynclog"
 //	maxwrite=100MiB   core.WithMaxWriteSize: bytes, or a whole number of B, KiB, MiB or GiB
 //	spool=app.spool   core.WithSpool: a file path, absolute or relative to the working directory
 //
+// A relative path, of the log as of the spool, is resolved against the
+// process's working directory when zap opens the sink, not against the
+// log's directory: "asynclog:///var/log/app.log?spool=app.spool" puts the
+// spool in the working directory, and a program started from another
+// directory uses (or creates) another spool, leaving the first one's
+// records unrecovered. Give the spool an absolute path, as the log's:
+// "asynclog:///var/log/app.log?spool=/var/log/app.spool".
+//
 // For example "asynclog:app.log?buffer=256KiB&overflow=drop". Keys and
 // values are percent-decoded as the path is: a space is %20, '&' is %26,
 // '%' is %25, and '+' stands for itself, not for a space. Anything else
