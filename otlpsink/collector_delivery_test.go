@@ -385,8 +385,10 @@ func TestAppKilledWithSpool(t *testing.T) {
 	waitFor(20000)
 	c.kill() // the collector goes down; the child goes on logging
 	before := progress()
-	waitFor(before + 5000)
-	time.Sleep(200 * time.Millisecond)
+	// The child goes on until its buffers are full (they do not grow while
+	// the sink retries), and then its Writes wait.
+	waitFor(before + 1000)
+	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, syscall.Kill(-child.Process.Pid, syscall.SIGKILL))
 	_ = child.Wait()
 	killed = true
@@ -395,7 +397,7 @@ func TestAppKilledWithSpool(t *testing.T) {
 	c.start()
 	s := New(c.url())
 	var errs errorLog
-	w := core.New(core.WithSink(s), core.WithSpool(spool), core.WithErrorHandler(errs.add), core.WithSyncTimeout(time.Minute))
+	w := core.New(core.WithSink(s), core.WithSpool(spool), core.WithBufferSize(1<<20), core.WithErrorHandler(errs.add), core.WithSyncTimeout(time.Minute))
 	wst := w.Stats()
 	require.NoError(t, w.Close())
 	require.NoError(t, s.Close())

@@ -253,13 +253,16 @@ func TestGzipHeadersAndPlain(t *testing.T) {
 	n, err := plain.Write([]byte("one\n"))
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
+	n, err = plain.Write([]byte("two\nthree\n\nfour"))
+	require.NoError(t, err)
+	require.Equal(t, 15, n)
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	require.Len(t, fc.header, 2)
+	require.Len(t, fc.header, 3)
 	require.Equal(t, "gzip", fc.header[0].Get("Content-Encoding"))
 	require.Equal(t, "Bearer t", fc.header[0].Get("Authorization"))
 	require.Empty(t, fc.header[1].Get("Content-Encoding"))
-	require.Equal(t, []any{"r0", "r1", "r2", "one"}, bodies(fc.taken))
+	require.Equal(t, []any{"r0", "r1", "r2", "one", "two", "three", "", "four"}, bodies(fc.taken), "Write: a record per line")
 }
 
 func TestBadRequestIsLost(t *testing.T) {
