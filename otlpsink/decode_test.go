@@ -33,16 +33,6 @@ type decodedKV struct {
 	Value any
 }
 
-// attr returns the value of the attribute key, and whether there is one.
-func (r decodedRecord) attr(key string) (any, bool) {
-	for _, kv := range r.Attrs {
-		if kv.Key == key {
-			return kv.Value, true
-		}
-	}
-	return nil, false
-}
-
 // gunzipIf returns body unzipped if it is gzip.
 func gunzipIf(body []byte) ([]byte, error) {
 	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {

@@ -436,7 +436,7 @@ func epochNanos(num []byte) (uint64, bool) {
 	}
 	// Seconds with a fraction: the whole seconds and the fraction's digits
 	// exactly, since a float64 of 1.7e9 seconds is only good to 256 ns.
-	if dot := bytes.IndexByte(num, '.'); dot > 0 && bytes.IndexAny(num, "eE-") < 0 {
+	if dot := bytes.IndexByte(num, '.'); dot > 0 && !bytes.ContainsAny(num, "eE-") {
 		sec, ok := parseInt(num[:dot])
 		if !ok || sec <= 0 || sec > math.MaxInt64/1_000_000_000-1 {
 			return 0, false
