@@ -19,7 +19,7 @@ OTELCOL_VERSION ?= v0.161.0
 OTELCOL_DIR     ?= .otelcol
 OTELCOL_BIN     := $(OTELCOL_DIR)/dist/otelcol-asynclog
 
-.PHONY: test lint fuzz bench bench-smoke otelcol
+.PHONY: test lint fuzz bench bench-smoke otelcol bench-otlp
 
 ## test: go vet, every test under the race detector, and short fuzz runs of the core
 test:
@@ -74,6 +74,12 @@ fuzz:
 ##        failure: ratios measured on a shared machine move from run to run.
 bench:
 	cd bench && $(GO) run ./cmd/asynclog-bench
+
+## bench-otlp: zap shipping to the OpenTelemetry Collector through asynclog and otlpsink, against
+##             the otelzap bridge with the SDK's BatchProcessor and otlploghttp, in one run
+##             (about a minute; builds the collector first if needed)
+bench-otlp: $(OTELCOL_BIN)
+	cd bench && $(GO) run ./cmd/otlp-bench -collector ../$(OTELCOL_BIN) -rounds 5
 
 ## bench-smoke: the bench module's tests and a quick run of the suite, so that it cannot
 ##              rot; fails as the quick run does (entries lost, an output error)
