@@ -46,24 +46,6 @@ func requireCoreRecords(t *testing.T) {
 	}
 }
 
-// errorLog keeps the errors a core.Writer or a test's goroutines report.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) add(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
-
-func (l *errorLog) all() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.errs...)
-}
-
 // A tee keeps a copy of each record a logger writes, then passes it on.
 type tee struct {
 	to   interface{ Write([]byte) (int, error) }

@@ -266,3 +266,21 @@ func requireMapped(t testing.TB, logger string, rec []byte, got received) {
 	require.Equal(t, []any{int64(1), int64(2), int64(3)}, got.Attrs["arr"])
 	require.Equal(t, errBoom.Error(), got.Attrs["error"])
 }
+
+// errorLog keeps the errors a core.Writer or a test's goroutines report.
+type errorLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errorLog) add(err error) {
+	l.mu.Lock()
+	l.errs = append(l.errs, err)
+	l.mu.Unlock()
+}
+
+func (l *errorLog) all() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.errs...)
+}

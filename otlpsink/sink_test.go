@@ -2,8 +2,11 @@ package otlpsink
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/asynclog/asynclog/core"
 )
 
 // A fakeCollector is an httptest server that decodes every request and
@@ -509,4 +514,75 @@ func TestConcurrentWritesAndStats(t *testing.T) {
 		}
 		last[byte(g)] = i
 	}
+}
+
+func TestTLS(t *testing.T) {
+	var got atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused below
+	srv.StartTLS()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+
+	s, _ := newTestSink(t, srv.URL, WithTLS(&tls.Config{RootCAs: pool}))
+	_, err := s.WriteRecords(records(1, "r%d"))
+	require.NoError(t, err)
+	require.Equal(t, int32(1), got.Load())
+
+	// Without the CA the certificate is not trusted: a connection error,
+	// retried until Close.
+	untrusting, waits := newTestSink(t, srv.URL)
+	untrusting.sleep = func(ctx context.Context, d time.Duration) bool {
+		*waits = append(*waits, d)
+		return len(*waits) < 2
+	}
+	n, err := untrusting.WriteRecords(records(1, "r%d"))
+	require.Zero(t, n)
+	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorContains(t, err, "certificate")
+	require.Equal(t, int32(1), got.Load())
+}
+
+func TestTimeoutIsRetried(t *testing.T) {
+	release := make(chan struct{})
+	fc := newFakeCollector(t, func(n int, req decodedRequest, w http.ResponseWriter) bool {
+		if n == 0 {
+			<-release // longer than the sink waits
+		}
+		return true
+	})
+	defer close(release)
+	s, waits := newTestSink(t, fc.srv.URL, WithTimeout(50*time.Millisecond))
+	n, err := s.WriteRecords(records(2, "r%d"))
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Len(t, *waits, 1)
+	require.Equal(t, Stats{Sent: 2, Accepted: 2, Requests: 2, Retries: 1}, s.Stats())
+}
+
+// TestCoreCloseThenSinkClose: with the collector answering 503, a
+// core.Writer's Close gives up after its sync timeout while the sink
+// retries; the Sink's Close then ends the retries, and the writer
+// goroutine with them (goleak checks it), the records counted lost.
+func TestCoreCloseThenSinkClose(t *testing.T) {
+	fc := newFakeCollector(t, func(n int, req decodedRequest, w http.ResponseWriter) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return false
+	})
+	s := New(fc.srv.URL, WithBackoff(time.Millisecond, 5*time.Millisecond))
+	var errs errorLog
+	w := core.New(core.WithSink(s), core.WithSyncTimeout(200*time.Millisecond), core.WithErrorHandler(errs.add))
+	for i := range 10 {
+		_, err := fmt.Fprintf(w, "record %d\n", i)
+		require.NoError(t, err)
+	}
+	require.ErrorIs(t, w.Close(), core.ErrTimeout)
+	require.NoError(t, s.Close())
+	require.Eventually(t, func() bool { return w.Stats().LostRecords == 10 }, 10*time.Second, time.Millisecond)
+	require.Zero(t, s.Stats().Accepted)
+	require.Positive(t, s.Stats().Retries)
+	all := errs.all()
+	require.NotEmpty(t, all)
+	require.ErrorIs(t, all[len(all)-1], ErrClosed)
 }
