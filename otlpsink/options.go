@@ -126,7 +126,8 @@ func maxDuration(a, b time.Duration) time.Duration {
 	return b
 }
 
-// WithGzip turns gzip compression of requests on (the default) or off.
+// WithGzip turns gzip compression of requests on (the default, at
+// gzip.BestSpeed, which costs the writer goroutine least) or off.
 func WithGzip(on bool) Option {
 	return func(c *config) { c.gzip = on }
 }

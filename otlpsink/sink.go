@@ -107,7 +107,7 @@ func New(endpoint string, opts ...Option) *Sink {
 	s.client = &http.Client{Transport: tr, Timeout: cfg.timeout}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.gzip {
-		s.zw = gzip.NewWriter(io.Discard)
+		s.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	}
 
 	// ResourceLogs.resource and ScopeLogs.scope, which every request
