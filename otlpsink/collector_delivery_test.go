@@ -369,8 +369,15 @@ func TestAppKilledWithSpool(t *testing.T) {
 	before := progress()
 	// The child goes on until its buffers are full (they do not grow while
 	// the sink retries), and then its Writes wait.
-	waitFor(before + 1000)
-	time.Sleep(300 * time.Millisecond)
+	waitFor(before + 1)
+	for last, deadline := progress(), time.Now().Add(10*time.Second); time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		if p := progress(); p == last {
+			break // the child waits for room
+		} else {
+			last = p
+		}
+	}
 	require.NoError(t, syscall.Kill(-child.Process.Pid, syscall.SIGKILL))
 	_ = child.Wait()
 	killed = true
