@@ -368,8 +368,9 @@ func TestAppKilledWithSpool(t *testing.T) {
 	c.kill() // the collector goes down; the child goes on logging
 	before := progress()
 	// The child goes on until its buffers are full (they do not grow while
-	// the sink retries), and then its Writes wait.
-	waitFor(before + 1)
+	// the sink retries), and then its Writes wait: kill it then.
+	// (It may be waiting already: flat out, the buffer it logs into can be
+	// full when the collector goes down.)
 	for last, deadline := progress(), time.Now().Add(10*time.Second); time.Now().Before(deadline); {
 		time.Sleep(300 * time.Millisecond)
 		if p := progress(); p == last {
