@@ -21,7 +21,8 @@ OTELCOL_BIN     := $(OTELCOL_DIR)/dist/otelcol-asynclog
 
 .PHONY: test lint fuzz bench bench-smoke otelcol bench-otlp
 
-## test: go vet, every test under the race detector, and short fuzz runs of the core
+## test: go vet, every test under the race detector, and short fuzz runs of the core and
+##       of otlpsink's record mapping
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
@@ -31,6 +32,7 @@ test:
 	$(GO) test -modfile="$$tmp/go.mod" -race -count=1 ./logrusasync; rc=$$?; rm -rf "$$tmp"; exit $$rc
 	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
 	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
+	$(GO) test -run '^$$' -fuzz '^FuzzMapRecord$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./otlpsink
 
 ## otelcol: build the OpenTelemetry Collector for the otlpsink tests into $(OTELCOL_DIR)
 ##          (about 2 minutes and 400 MB of modules the first time; reused after)
@@ -57,10 +59,12 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
-## fuzz: longer fuzz runs of the core's Writer and of spool recovery (FUZZTIME=5m each by default)
+## fuzz: longer fuzz runs of the core's Writer, of spool recovery and of otlpsink's record
+##       mapping (FUZZTIME=5m each by default)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(FUZZTIME) ./core
 	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(FUZZTIME) ./core
+	$(GO) test -run '^$$' -fuzz '^FuzzMapRecord$$' -fuzztime $(FUZZTIME) ./otlpsink
 
 ## bench: the comparison suite (about 10 minutes on 2 cores). Prints one table per
 ##        logger, the paced runs and the targets (met, MISSED or not measured), and

@@ -167,6 +167,11 @@ func (s *Sink) Write(p []byte) (int, error) {
 // (they are counted in Stats and will not be sent again). Only Close ends
 // it early: then n counts the records handled before, and err wraps
 // ErrClosed.
+//
+// Under a core.Writer, whose error handler gets err, the records the
+// collector rejected or refused are counted in this Sink's Stats (Rejected,
+// Lost), not in the Writer's LostRecords: they may sit between records it
+// took, and n counts records from the start.
 func (s *Sink) WriteRecords(records [][]byte) (n int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
