@@ -590,3 +590,40 @@ func TestCoreCloseThenSinkClose(t *testing.T) {
 	}
 	require.True(t, closed, "%v", errs.all())
 }
+
+// TestRetryRateBounded: against a peer that drops every connection, the
+// sink's tries follow the backoff, with real waits: a bounded number in a
+// second, not a loop.
+func TestRetryRateBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var accepts atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			c.Close()
+		}
+	}()
+	s := New("http://"+ln.Addr().String(), WithBackoff(20*time.Millisecond, 100*time.Millisecond))
+	go func() {
+		time.Sleep(time.Second)
+		s.Close()
+	}()
+	n, err := s.WriteRecords(records(1, "r%d"))
+	require.Zero(t, n)
+	require.ErrorIs(t, err, ErrClosed)
+	require.NoError(t, ln.Close())
+	<-done
+	// Waits of at least 10, 20, 40, 50, 50 … ms: at most about 22 tries in
+	// the second (and the transport may retry a dropped connection once).
+	tries := s.Stats().Retries + 1
+	require.Greater(t, tries, uint64(2))
+	require.LessOrEqual(t, tries, uint64(25))
+	require.LessOrEqual(t, accepts.Load(), int32(2*tries))
+}
