@@ -242,7 +242,7 @@ func (w *Writer) cycle() time.Duration {
 func (w *Writer) writeLarge(wt *waiter) {
 	w.stats.accepted(1, len(wt.p))
 	w.exited.largeCalled = true
-	if w.recordSink != nil {
+	if w.records != nil {
 		w.writeRecord(wt.p)
 		return
 	}
@@ -348,7 +348,7 @@ func (w *Writer) writeOut(b *buffer) {
 
 // writeOutFrom is writeOut from the frame at off on.
 func (w *Writer) writeOutFrom(b *buffer, off uint64) {
-	if w.recordSink != nil {
+	if w.records != nil {
 		w.writeRecordsFrom(b, off) // the records as they lie: see RecordWriter
 		return
 	}

@@ -155,10 +155,11 @@ func (w *Writer) writeNotice(note Notice, prefix []byte) {
 	p, err := safeFormat(w.cfg.notice, note)
 	if err == nil && len(p) > 0 {
 		p = append(prefix, p...)
-		if w.recordSink != nil {
-			w.single[0] = p // a record of its own
-			_, err = w.sinkRecords(w.single[:])
-			w.single[0] = nil
+		if w.records != nil {
+			one := &w.records.single
+			one[0] = p // a record of its own
+			_, err = w.sinkRecords(one[:])
+			one[0] = nil
 		} else {
 			err = w.sinkCall(p)
 		}

@@ -56,17 +56,40 @@ type RecordWriter interface {
 // iovecs one writev(2) call takes on Linux, macOS and the BSDs.
 const maxRecordsPerCall = 1024
 
+// recordCalls is what the writer goroutine keeps to call a RecordWriter
+// sink: the sink, and the slices it hands it, kept from call to call so
+// that no call allocates. A Writer whose sink is not a RecordWriter has
+// none, and is no larger for it.
+type recordCalls struct {
+	sink   RecordWriter
+	recs   [][]byte
+	single [1][]byte // a call of one record: a record too long for a buffer, a notice
+}
+
+// newRecordCalls returns the recordCalls of sink, or nil if it is not a
+// RecordWriter.
+func newRecordCalls(sink any) *recordCalls {
+	if rw, ok := sink.(RecordWriter); ok {
+		return &recordCalls{sink: rw}
+	}
+	return nil
+}
+
 // writeRecordsFrom is writeOutFrom for a sink that is a RecordWriter: it
 // walks the frames of sealed buffer b from the frame at off on, as
 // writeOutFrom does, and hands the records to the sink as slices into b,
 // in calls bounded by the max write size and maxRecordsPerCall. Nothing
 // is moved or copied, with a spool or without: b's frames stay as they
 // are until every call has returned and b is cleared.
+//
+// An *os.File sink could take the same slices with writev(2) instead of
+// compaction and write(2); measured, that is slower for records shorter
+// than about a kilobyte (see BenchmarkFileSink), so files keep compaction.
 func (w *Writer) writeRecordsFrom(b *buffer, off uint64) {
 	w.exited.buffer, w.exited.from = b, off // before any call out of the package
 	w.notes.writeDue(w)
 	limit := w.cfg.maxWriteSize
-	recs, size := w.recs[:0], 0 // the call gathered so far: size bytes
+	recs, size := w.records.recs[:0], 0 // the call gathered so far: size bytes
 	last := b.end()
 	for {
 		rec, next, ok := b.next(off, last)
@@ -86,7 +109,7 @@ func (w *Writer) writeRecordsFrom(b *buffer, off uint64) {
 		w.stats.accepted(uint64(len(recs)), size)
 		w.sinkRecordsWrite(b, recs, size, off)
 	}
-	w.recs = recs[:0] // the array is kept for the next buffer: no allocation per call
+	w.records.recs = recs[:0] // the array is kept for the next buffer: no allocation per call
 	b.clear()
 	w.exited.buffer = nil
 
@@ -99,9 +122,10 @@ func (w *Writer) writeRecordsFrom(b *buffer, off uint64) {
 // as accepted by writeLarge, to the RecordWriter sink in a call of its
 // own.
 func (w *Writer) writeRecord(p []byte) {
-	w.single[0] = p
-	w.sinkRecordsWrite(nil, w.single[:], len(p), 0)
-	w.single[0] = nil
+	one := &w.records.single
+	one[0] = p
+	w.sinkRecordsWrite(nil, one[:], len(p), 0)
+	one[0] = nil
 }
 
 // sinkRecordsWrite hands recs, size bytes of records of b (b nil for a
@@ -155,7 +179,7 @@ func (w *Writer) sinkRecordsWrite(b *buffer, recs [][]byte, size int, upto uint6
 // counterpart of sinkCall for records, and counts the call in Flushes.
 func (w *Writer) sinkRecords(recs [][]byte) (n int, err error) {
 	w.stats.flushes.Add(1)
-	n, err = safeWriteRecords(w.recordSink, recs)
+	n, err = safeWriteRecords(w.records.sink, recs)
 	switch {
 	case n < 0 || n > len(recs):
 		// Not a count the sink can mean: none is taken as delivered.

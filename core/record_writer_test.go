@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -459,7 +461,7 @@ func (d *discardRecords) Write(p []byte) (int, error) { return len(p), nil }
 func newBareWriter(opts ...Option) *Writer {
 	cfg := newConfig(append([]Option{WithNotices(nil)}, opts...))
 	w := &Writer{cfg: cfg}
-	w.recordSink, _ = cfg.sink.(RecordWriter)
+	w.records = newRecordCalls(cfg.sink)
 	w.notes.init()
 	return w
 }
@@ -519,4 +521,55 @@ func TestSinkRecordsRecovers(t *testing.T) {
 	assert.Equal(t, 1, n)
 	assert.True(t, errors.Is(err, io.ErrShortWrite))
 	assert.Equal(t, uint64(2), w.stats.snapshot().Flushes)
+}
+
+// benchRecords returns records of about n bytes that fill a buffer of
+// size bytes to its high-water mark, as a flat-out load leaves it.
+func benchRecords(n, size int) [][]byte {
+	var recs [][]byte
+	used := 0
+	for i := 0; used+int(frameLen(n+8)) <= min(size/2, maxHighWater); i++ {
+		r := append(bytes.Repeat([]byte{'a' + byte(i%26)}, n-1+i%16), '\n')
+		recs = append(recs, r)
+		used += int(frameLen(len(r)))
+	}
+	return recs
+}
+
+// TestRecordWriterReentrant checks a RecordWriter that logs through the
+// Writer it serves, from inside WriteRecords, under Block: its records
+// are accepted while there is room and otherwise dropped, never waited
+// for; Sync and Close from there return ErrReentrant; and every record
+// accepted reaches it.
+func TestRecordWriterReentrant(t *testing.T) {
+	var w *Writer
+	reentrant := make(chan error, 1000)
+	s := &recordSink{}
+	s.writeRecords = func(recs [][]byte) (int, error) {
+		if !bytes.HasPrefix(recs[0], []byte("from-the-sink")) {
+			_, err := w.Write([]byte("from-the-sink\n"))
+			reentrant <- err
+			reentrant <- fmt.Errorf("sync: %w", w.Sync())
+		}
+		return len(recs), nil
+	}
+	w = newWriter(t, WithSink(s), WithBufferSize(256))
+	for i := range 20 {
+		_, err := w.Write(rec(string(rune('a'+i)), 100))
+		require.NoError(t, err)
+		require.NoError(t, w.Sync())
+	}
+	require.NoError(t, w.Close())
+	close(reentrant)
+	for err := range reentrant {
+		if err != nil && strings.HasPrefix(err.Error(), "sync: ") {
+			assert.ErrorIs(t, err, ErrReentrant)
+		} else {
+			assert.NoError(t, err, "Write from the sink")
+		}
+	}
+	st := w.Stats()
+	assert.Equal(t, st.Records, st.WrittenRecords)
+	assert.Equal(t, int(st.WrittenRecords), len(s.Delivered()))
+	assert.Contains(t, s.Delivered(), []byte("from-the-sink\n"))
 }

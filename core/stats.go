@@ -18,7 +18,7 @@ import (
 type Stats struct {
 	Records        uint64 `json:"records"`         // accepted by Write
 	Bytes          uint64 `json:"bytes"`           //
-	WrittenRecords uint64 `json:"written_records"` // handed to the sink by a successful sink Write
+	WrittenRecords uint64 `json:"written_records"` // handed to the sink by a successful sink Write, or delivered by WriteRecords
 	WrittenBytes   uint64 `json:"written_bytes"`   //
 	DroppedRecords uint64 `json:"dropped_records"` // refused: no room under Drop, too long under Drop, or after Close
 	DroppedBytes   uint64 `json:"dropped_bytes"`   //
@@ -26,7 +26,7 @@ type Stats struct {
 	LostBytes      uint64 `json:"lost_bytes"`      //
 	Flushes        uint64 `json:"flushes"`         // sink Write (or WriteRecords) calls, notices included
 	Waits          uint64 `json:"waits"`           // Writes that had to wait in line for room (Block, WriteWait)
-	SinkErrors     uint64 `json:"sink_errors"`     // errors and panics from the sink's Write and Sync
+	SinkErrors     uint64 `json:"sink_errors"`     // errors and panics from the sink's Write (or WriteRecords) and Sync
 
 	// Records a dead process left in the spool, written to the sink by New
 	// (see WithSpool): whole records recovered, of which Repeated were in

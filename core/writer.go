@@ -19,7 +19,7 @@ var (
 	ErrTimeout = errors.New("asynclog: sink did not finish in time")
 
 	// ErrSinkPanic is matched by the error reported when the sink panics
-	// inside Write or Sync, when a notice format (WithNotices) panics, and
+	// inside Write, WriteRecords or Sync, when a notice format (WithNotices) panics, and
 	// when any of them, or the error handler, ends the writer goroutine
 	// with runtime.Goexit. The panic is recovered and the writer goroutine
 	// goes on (a new one, after a Goexit).
@@ -55,24 +55,16 @@ type Writer struct {
 	awake atomic.Bool
 	_     cacheLinePad
 
-	cfg       config
-	maxRecord int             // longer records never fit a buffer: the writer goroutine writes them alone
-	wake      chan struct{}   // non-blocking nudges for the writer goroutine
-	syncs     chan chan error // Sync requests
-	closing   chan struct{}   // closed by Close to stop the writer goroutine
-	done      chan struct{}   // closed when the writer goroutine has exited
-	closeErr  error           // what Close returns; written before done is closed
-	runner    atomic.Uint64   // the writer goroutine's id (see goid)
-	spool     *spool          // nil without WithSpool, or when it could not be opened
-	stage     []byte          // with a spool, where the writer goroutine gathers records
-
-	// For a sink that is a RecordWriter (see record_writer.go): the sink,
-	// and the slices the writer goroutine hands it, kept from call to
-	// call so that no call allocates. Writer goroutine only, but for
-	// recordSink, set by New.
-	recordSink RecordWriter
-	recs       [][]byte
-	single     [1][]byte // a call of one record: a record too long for a buffer, a notice
+	cfg      config
+	wake     chan struct{}   // non-blocking nudges for the writer goroutine
+	syncs    chan chan error // Sync requests
+	closing  chan struct{}   // closed by Close to stop the writer goroutine
+	done     chan struct{}   // closed when the writer goroutine has exited
+	closeErr error           // what Close returns; written before done is closed
+	runner   atomic.Uint64   // the writer goroutine's id (see goid)
+	spool    *spool          // nil without WithSpool, or when it could not be opened
+	stage    []byte          // with a spool, where the writer goroutine gathers records
+	records  *recordCalls    // set by New if the sink is a RecordWriter, or nil
 
 	// swaps counts the swaps; a buffer keeps the number of the swap that
 	// sealed it (buffer.seq). A dropping caller reads it to tell, without
@@ -107,6 +99,12 @@ type Writer struct {
 	notes  noticer      // writer goroutine only
 	exited interruption // writer goroutine only
 }
+
+// maxRecord returns the longest record a buffer of the configured size
+// holds: longer ones never fit, and the writer goroutine writes them
+// alone. (Computed, not kept: a Writer of 888 bytes or less, with the
+// heap's 8-byte header, fits the 896-byte size class.)
+func (w *Writer) maxRecord() int { return maxRecordIn(w.cfg.bufferSize) }
 
 // spareState says where the spare buffer is in its cycle.
 type spareState int32
@@ -143,16 +141,15 @@ const initialBufferSize = 64 << 10
 func New(opts ...Option) *Writer {
 	cfg := newConfig(opts)
 	w := &Writer{
-		drop:      cfg.overflow == Drop,
-		cfg:       cfg,
-		maxRecord: maxRecordIn(cfg.bufferSize),
-		wake:      make(chan struct{}, 1),
-		syncs:     make(chan chan error),
-		closing:   make(chan struct{}),
-		done:      make(chan struct{}),
-		size:      min(initialBufferSize, cfg.bufferSize),
+		drop:    cfg.overflow == Drop,
+		cfg:     cfg,
+		wake:    make(chan struct{}, 1),
+		syncs:   make(chan chan error),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+		size:    min(initialBufferSize, cfg.bufferSize),
 	}
-	w.recordSink, _ = cfg.sink.(RecordWriter)
+	w.records = newRecordCalls(cfg.sink)
 	w.notes.init()
 	w.awake.Store(true) // until the writer goroutine has looked
 	if cfg.spoolPath != "" {
@@ -265,7 +262,7 @@ const maxAttempts = 4
 // unmoved saw a cur with no room and a spare not free at once.
 func (w *Writer) writeOrDrop(p []byte) (int, error) {
 	n := len(p)
-	if n > w.maxRecord {
+	if n > w.maxRecord() {
 		return w.dropped(n)
 	}
 	for attempt := 0; ; attempt++ {
@@ -355,7 +352,7 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 		w.mu.Unlock()
 		return w.dropped(n)
 	}
-	large := n > w.maxRecord
+	large := n > w.maxRecord()
 	if !large && len(w.queue) == 0 {
 		// Nobody is waiting: the buffer that had no room may have been
 		// swapped out since.
