@@ -192,10 +192,10 @@ func (s *Sink) writeRecords(records [][]byte) (int, error) {
 	for _, r := range records {
 		before := len(s.recs)
 		s.recs = appendRecord(s.recs, r, observed)
-		if len(s.recs)-before > s.cfg.maxRequest {
+		if size := len(s.recs) - before; size > s.cfg.maxRequest {
 			s.recs = s.recs[:before]
 			s.stats.unrepresentable.Add(1)
-			errs = append(errs, fmt.Errorf("%w: %d bytes encoded, over the limit of %d", ErrTooLarge, len(s.recs)-before, s.cfg.maxRequest))
+			errs = append(errs, fmt.Errorf("%w: %d bytes encoded, over the limit of %d", ErrTooLarge, size, s.cfg.maxRequest))
 		}
 		s.ends = append(s.ends, len(s.recs))
 	}

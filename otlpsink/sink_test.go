@@ -339,6 +339,7 @@ func TestRequestLimitAndUnrepresentable(t *testing.T) {
 	n, err := s.WriteRecords(recs)
 	require.Equal(t, 40, n)
 	require.ErrorIs(t, err, ErrTooLarge)
+	require.ErrorContains(t, err, "2018 bytes encoded, over the limit of 1024")
 	reqs := fc.requests()
 	require.Greater(t, len(reqs), 3)
 	for _, r := range reqs {
