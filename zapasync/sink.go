@@ -3,6 +3,7 @@ package zapasync
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/url"
@@ -73,6 +74,19 @@ const Scheme = "asynclog"
 // core.WithSpool says, the core then runs on memory buffers, and the
 // error goes to the error handler and to the first logger.Sync().
 //
+// # OpenTelemetry Collector
+//
+// RegisterSink also registers the schemes asynclog+otlp and asynclog+otlps
+// (SchemeOTLP and SchemeOTLPS): "asynclog+otlp://127.0.0.1:4318" writes
+// through a new core.Writer to an otlpsink.Sink that sends each entry,
+// as one OTLP LogRecord, to the collector at http://127.0.0.1:4318/v1/logs
+// ("asynclog+otlps://otel.example.com" over https, verified against the
+// system's roots). A path in the URL is the endpoint's base path. The
+// query takes the parameters above, except that spool is the only path.
+// For headers, a private CA or resource attributes, build the Sink with
+// otlpsink.New and give it to New with core.WithSink. The sink's Close
+// closes the Writer and then the otlpsink.Sink.
+//
 // # What a sink does
 //
 // zap.Config.Build puts the sink under zapcore.NewCore, and behind zap's
@@ -97,6 +111,9 @@ const Scheme = "asynclog"
 func RegisterSink(opts ...core.Option) error {
 	if err := zap.RegisterSink(Scheme, sinkFactory(opts)); err != nil {
 		return fmt.Errorf("zapasync: registering the %s scheme: %w", Scheme, err)
+	}
+	if err := registerOTLP(opts); err != nil {
+		return err
 	}
 	return nil
 }
@@ -129,7 +146,8 @@ var openSinks struct {
 // A sink is a WriteSyncer over a file or a standard stream: a zap.Sink.
 type sink struct {
 	*WriteSyncer
-	file *os.File // the file opened; nil for os.Stdout and os.Stderr
+	file *os.File  // the file opened; nil for os.Stdout and os.Stderr
+	net  io.Closer // the network sink opened (asynclog+otlp), closed after the WriteSyncer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -143,6 +161,9 @@ func (s *sink) Close() error {
 		delete(openSinks.set, s)
 		openSinks.mu.Unlock()
 		s.closeErr = s.WriteSyncer.Close()
+		if s.net != nil {
+			s.closeErr = errors.Join(s.closeErr, s.net.Close())
+		}
 		if s.file != nil {
 			s.closeErr = errors.Join(s.closeErr, s.file.Close())
 		}
