@@ -162,8 +162,16 @@ func (s *Sink) deliverRELP(records [][]byte) (int, error) {
 			}
 			continue
 		}
-		if err := s.readAcks(); err != nil {
-			s.broken(err)
+		// Wait for answers until half the window is free, so that the
+		// next write carries many records, not one or two.
+		for {
+			if err := s.readAcks(); err != nil {
+				s.broken(err)
+				break
+			}
+			if r.count <= len(r.ring)/2 || next == len(records) {
+				break
+			}
 		}
 	}
 }
@@ -218,6 +226,7 @@ func (s *Sink) readResponse() (txnr uint32, code int, err error) {
 // returns its TXNR, within the timeout.
 func (s *Sink) readFrame() (uint32, error) {
 	if s.r.Buffered() == 0 {
+		quickAck(s.tcp)
 		if err := s.conn.SetReadDeadline(time.Now().Add(s.cfg.timeout)); err != nil {
 			return 0, err
 		}

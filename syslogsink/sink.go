@@ -53,6 +53,7 @@ type Sink struct {
 
 	// Owned by the call holding turn.
 	conn      net.Conn
+	tcp       net.Conn // the TCP connection under conn (the same without TLS)
 	r         *bufio.Reader
 	failing   bool // the last attempt failed or the last connection broke: back off before the next
 	connected bool // a connection was ever opened

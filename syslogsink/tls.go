@@ -24,6 +24,7 @@ func (s *Sink) dial() (net.Conn, error) {
 		// (see recentSpan).
 		tc.SetWriteBuffer(tcpSendBuffer)
 	}
+	s.tcp = conn
 	if s.cfg.tls == nil {
 		return conn, nil
 	}

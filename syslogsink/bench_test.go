@@ -1,0 +1,45 @@
+//go:build linux || darwin || freebsd
+
+package syslogsink
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkRsyslog sends 200-byte records to a healthy rsyslogd, in
+// calls of 256 records as a core.Writer's writer goroutine makes them,
+// and reports records a second and allocations per call.
+func BenchmarkRsyslog(b *testing.B) {
+	for _, pc := range protocolCases {
+		b.Run(pc.name, func(b *testing.B) {
+			o := rsyslogdOptions{}
+			opts := []Option{WithProtocol(pc.proto), WithWindow(benchWindow)}
+			if pc.tls {
+				o.pki = newTestPKI(b)
+				opts = append(opts, WithTLS(o.pki.clientConfig()))
+			}
+			r := startRsyslogd(b, o)
+			s := New(r.addr(pc.proto), opts...)
+			defer s.Close()
+			batch := make([][]byte, 256)
+			for i := range batch {
+				batch[i] = testRecord(0, i, 200)
+			}
+			if _, err := s.WriteRecords(batch); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if _, err := s.WriteRecords(batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(batch))/time.Since(start).Seconds(), "records/s")
+		})
+	}
+}
+
+var benchWindow = DefaultWindow
