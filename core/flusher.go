@@ -242,6 +242,10 @@ func (w *Writer) cycle() time.Duration {
 func (w *Writer) writeLarge(wt *waiter) {
 	w.stats.accepted(1, len(wt.p))
 	w.exited.largeCalled = true
+	if w.recordSink != nil {
+		w.writeRecord(wt.p)
+		return
+	}
 	w.sinkWrite(nil, wt.p, 1, 0)
 }
 
@@ -344,6 +348,10 @@ func (w *Writer) writeOut(b *buffer) {
 
 // writeOutFrom is writeOut from the frame at off on.
 func (w *Writer) writeOutFrom(b *buffer, off uint64) {
+	if w.recordSink != nil {
+		w.writeRecordsFrom(b, off) // the records as they lie: see RecordWriter
+		return
+	}
 	w.exited.buffer, w.exited.from = b, off // before any call out of the package
 	w.notes.writeDue(w)
 	inPlace := b.meta == nil

@@ -89,7 +89,9 @@ type config struct {
 // method (as *os.File does), Sync and Close call it.
 //
 // The sink is only ever called from one goroutine at a time, so it needs
-// no locking of its own.
+// no locking of its own. A sink that also implements RecordWriter gets the
+// records with their boundaries, through WriteRecords, instead of runs of
+// bytes through Write.
 func WithSink(w io.Writer) Option {
 	return func(c *config) { c.sink = w }
 }

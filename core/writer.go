@@ -66,6 +66,14 @@ type Writer struct {
 	spool     *spool          // nil without WithSpool, or when it could not be opened
 	stage     []byte          // with a spool, where the writer goroutine gathers records
 
+	// For a sink that is a RecordWriter (see record_writer.go): the sink,
+	// and the slices the writer goroutine hands it, kept from call to
+	// call so that no call allocates. Writer goroutine only, but for
+	// recordSink, set by New.
+	recordSink RecordWriter
+	recs       [][]byte
+	single     [1][]byte // a call of one record: a record too long for a buffer, a notice
+
 	// swaps counts the swaps; a buffer keeps the number of the swap that
 	// sealed it (buffer.seq). A dropping caller reads it to tell, without
 	// the mutex, that the buffer it found full is still cur; flush, to know
@@ -144,6 +152,7 @@ func New(opts ...Option) *Writer {
 		done:      make(chan struct{}),
 		size:      min(initialBufferSize, cfg.bufferSize),
 	}
+	w.recordSink, _ = cfg.sink.(RecordWriter)
 	w.notes.init()
 	w.awake.Store(true) // until the writer goroutine has looked
 	if cfg.spoolPath != "" {
