@@ -4,6 +4,7 @@ package syslogsink
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,6 +22,8 @@ import (
 // sent: byte for byte, each goroutine's in order.
 type deliveryCheck struct {
 	want       map[[2]int][]byte // by goroutine and seq: the record, without its newline
+	notices    [][]byte          // the core.Writer's notices (drops, say)
+	noticed    int               // records the drop notices say were dropped
 	missing    int
 	duplicates int
 	outOfOrder int
@@ -39,6 +42,15 @@ func check(t *testing.T, lines [][]byte, rfc bool, records map[[2]int][]byte) de
 		msg := line
 		if rfc {
 			msg = msgOf(t, line)
+		}
+		if bytes.Contains(msg, []byte(`"asynclog":"`)) {
+			c.notices = append(c.notices, msg)
+			var n struct{ Records int }
+			require.NoError(t, json.Unmarshal(msg, &n), "a notice: %q", msg)
+			if bytes.Contains(msg, []byte(`"asynclog":"dropped"`)) {
+				c.noticed += n.Records
+			}
+			continue
 		}
 		g, seq, ok := recordKey(msg)
 		require.True(t, ok, "a message that is no record: %.200q", msg)
