@@ -12,16 +12,25 @@ import (
 // delayed ACKs, a window of answers would trickle in one per 40 ms.
 // Linux leaves quick-ACK mode by itself, so it is asked again before each
 // wait for answers.
-func quickAck(conn net.Conn) {
+func quickAck(rc syscall.RawConn) {
+	if rc != nil {
+		rc.Control(setQuickAck)
+	}
+}
+
+func setQuickAck(fd uintptr) {
+	syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+}
+
+// rawConn returns the raw connection of conn, if it is a TCP connection.
+func rawConn(conn net.Conn) syscall.RawConn {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
-		return
+		return nil
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return
+		return nil
 	}
-	rc.Control(func(fd uintptr) {
-		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
-	})
+	return rc
 }

@@ -2,7 +2,12 @@
 
 package syslogsink
 
-import "net"
+import (
+	"net"
+	"syscall"
+)
 
 // quickAck does nothing where TCP_QUICKACK does not exist.
-func quickAck(net.Conn) {}
+func quickAck(syscall.RawConn) {}
+
+func rawConn(net.Conn) syscall.RawConn { return nil }

@@ -226,7 +226,7 @@ func (s *Sink) readResponse() (txnr uint32, code int, err error) {
 // returns its TXNR, within the timeout.
 func (s *Sink) readFrame() (uint32, error) {
 	if s.r.Buffered() == 0 {
-		quickAck(s.tcp)
+		quickAck(s.raw)
 		if err := s.conn.SetReadDeadline(time.Now().Add(s.cfg.timeout)); err != nil {
 			return 0, err
 		}

@@ -373,3 +373,46 @@ func TestUntrustedTLSNoPlaintext(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteRecordsAllocs: the steady state, a connection up to rsyslogd,
+// allocates nothing per call, over either protocol, with TLS or without
+// (but for crypto/tls's own reads, over RELP).
+// (The collector runs in a process of its own: a fake one in this process
+// would count its own allocations.)
+func TestWriteRecordsAllocs(t *testing.T) {
+	for _, pc := range protocolCases {
+		t.Run(pc.name, func(t *testing.T) {
+			if pc.tls && raceEnabled {
+				t.Skip("crypto/tls allocates under the race detector")
+			}
+			o := rsyslogdOptions{}
+			opts := []Option{WithProtocol(pc.proto)}
+			if pc.tls {
+				o.pki = newTestPKI(t)
+				opts = append(opts, WithTLS(o.pki.clientConfig()))
+			}
+			r := startRsyslogd(t, o)
+			s := New(r.addr(pc.proto), opts...)
+			defer s.Close()
+			recs := make([][]byte, 256)
+			for i := range recs {
+				recs[i] = testRecord(0, i, 200)
+			}
+			_, err := s.WriteRecords(recs)
+			require.NoError(t, err)
+			allocs := testing.AllocsPerRun(20, func() {
+				if _, err := s.WriteRecords(recs); err != nil {
+					t.Error(err)
+				}
+			})
+			if pc.proto == RELP && pc.tls {
+				// crypto/tls allocates a small reader at each read of the
+				// socket (Conn.readFromUntil), and RELP reads answers:
+				// fewer than one a record, none of them the Sink's.
+				assert.Less(t, allocs, float64(len(recs))/2)
+				return
+			}
+			assert.Zero(t, allocs)
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -53,7 +54,8 @@ type Sink struct {
 
 	// Owned by the call holding turn.
 	conn      net.Conn
-	tcp       net.Conn // the TCP connection under conn (the same without TLS)
+	tcp       net.Conn        // the TCP connection under conn (the same without TLS)
+	raw       syscall.RawConn // tcp's, for socket options
 	r         *bufio.Reader
 	failing   bool // the last attempt failed or the last connection broke: back off before the next
 	connected bool // a connection was ever opened
@@ -279,6 +281,7 @@ func (s *Sink) connect() error {
 // setConn makes conn the Sink's connection.
 func (s *Sink) setConn(conn net.Conn) {
 	s.conn = conn
+	s.raw = rawConn(s.tcp)
 	if s.r == nil {
 		s.r = bufio.NewReaderSize(conn, 4096)
 	} else {
