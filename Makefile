@@ -11,7 +11,14 @@ LOGRUS_LATEST ?= v1.10.2
 # and 32-bit int and alignment mistakes show there first.
 CROSS       ?= windows/amd64 darwin/arm64 linux/386 linux/arm
 
-.PHONY: test lint fuzz bench bench-smoke
+.PHONY: test lint fuzz bench bench-smoke engines
+
+## engines: the collectors the network sinks are tested against, if missing: rsyslogd with
+##          RELP and TLS (Debian packages rsyslog, rsyslog-relp, rsyslog-gnutls; as root).
+##          Without them syslogsink's tests skip, and fail when CI is set.
+engines:
+	@if dpkg -s rsyslog rsyslog-relp rsyslog-gnutls >/dev/null 2>&1; then echo "rsyslog, rsyslog-relp, rsyslog-gnutls: installed"; \
+	else apt-get update -qq && apt-get install -y -qq rsyslog rsyslog-relp rsyslog-gnutls; fi
 
 ## test: go vet, every test under the race detector, and short fuzz runs of the core
 test:
