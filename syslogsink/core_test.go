@@ -119,9 +119,9 @@ func TestRsyslogStopped(t *testing.T) {
 				records[[2]int{0, i}] = bytes.TrimSuffix(testRecord(0, i, 200), []byte("\n"))
 			}
 			ws := w.Stats()
-			lines := r.waitLines(n - int(ws.DroppedRecords))
+			r.waitLines(n - int(ws.DroppedRecords))
 			time.Sleep(50 * time.Millisecond)
-			lines = r.lines()
+			lines := r.lines()
 			c := check(t, lines, false, records)
 			t.Logf("%d written, %d during the stop (slowest %v); %d dropped; %v", n, duringStop.Load(),
 				time.Duration(slowest.Load()), ws.DroppedRecords, s.Stats())

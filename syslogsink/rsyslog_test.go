@@ -291,9 +291,9 @@ func TestRsyslogTooLong(t *testing.T) {
 			assert.Zero(t, n)
 			assert.EqualValues(t, 2, s.Stats().Rejected)
 			require.NoError(t, s.Close())
-			lines := r.waitLines(2)
+			r.waitLines(2)
 			time.Sleep(100 * time.Millisecond)
-			lines = r.lines()
+			lines := r.lines()
 			require.Len(t, lines, 2)
 			for _, l := range lines {
 				assert.NotContains(t, string(l), `"seq":1,`)

@@ -102,9 +102,9 @@ func TestRsyslogSpoolCrash(t *testing.T) {
 	for i := range returned + 100_000 {
 		records[[2]int{0, i}] = bytes.TrimSuffix(testRecord(0, i, 200), []byte("\n"))
 	}
-	lines := r.waitLines(returned)
+	r.waitLines(returned)
 	time.Sleep(50 * time.Millisecond)
-	lines = r.lines()
+	lines := r.lines()
 	c := check(t, lines, false, records)
 	seen := map[int]bool{}
 	for _, l := range lines {
