@@ -11,9 +11,9 @@ import (
 // calls of 256 records as a core.Writer's writer goroutine makes them,
 // and reports records a second and allocations per call.
 func BenchmarkRsyslog(b *testing.B) {
-	for _, pc := range protocolCases {
+	for _, pc := range benchCases {
 		b.Run(pc.name, func(b *testing.B) {
-			o := rsyslogdOptions{}
+			o := rsyslogdOptions{queued: pc.queued}
 			opts := []Option{WithProtocol(pc.proto), WithWindow(benchWindow)}
 			if pc.tls {
 				o.pki = newTestPKI(b)
@@ -43,3 +43,19 @@ func BenchmarkRsyslog(b *testing.B) {
 }
 
 var benchWindow = DefaultWindow
+
+// benchCases are protocolCases, and RELP to a collector that acknowledges
+// on enqueue (its ruleset's default queue), which measures the Sink
+// rather than rsyslog's writes.
+var benchCases = []struct {
+	name   string
+	proto  Protocol
+	tls    bool
+	queued bool
+}{
+	{"RELP", RELP, false, false},
+	{"TCP", TCP, false, false},
+	{"RELP+TLS", RELP, true, false},
+	{"TCP+TLS", TCP, true, false},
+	{"RELP-queued", RELP, false, true},
+}

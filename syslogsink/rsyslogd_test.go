@@ -35,6 +35,10 @@ import (
 type rsyslogdOptions struct {
 	maxMessageSize string // rsyslog's maxMessageSize; "" for 1m
 	pki            *testPKI
+	// queued: the ruleset's default in-memory queue instead of the
+	// Direct one, for benchmarks of the sender: acknowledgements then
+	// mean queued, not written.
+	queued bool
 }
 
 // An rsyslogd is a collector of a test's own: a private config, loopback
@@ -124,11 +128,15 @@ input(type="imrelp" address="127.0.0.1" port=%q ruleset="r" maxDataSize=%q
 `, filepath.Join(dir, "work"), o.maxMessageSize, files.ca, files.cert, files.key, tcpPort, relpPort, o.maxMessageSize,
 			files.ca, files.cert, files.key)
 	}
+	queue := "Direct"
+	if o.queued {
+		queue = "LinkedList"
+	}
 	fmt.Fprintf(&conf, `template(name="raw" type="string" string="%%rawmsg:::json%%\n")
-ruleset(name="r" queue.type="Direct") {
+ruleset(name="r" queue.type=%q) {
   action(type="omfile" file=%q template="raw")
 }
-`, r.out)
+`, queue, r.out)
 	require.NoError(t, os.WriteFile(r.conf, conf.Bytes(), 0o644))
 	r.start()
 	t.Cleanup(r.stop)
