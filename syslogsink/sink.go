@@ -113,7 +113,7 @@ func New(addr string, opts ...Option) *Sink {
 // returns.
 func (s *Sink) WriteRecords(records [][]byte) (int, error) {
 	if !s.take() {
-		return 0, s.closedError(0, len(records))
+		return 0, fmt.Errorf("syslogsink: %d records not sent to %s: %w", len(records), s.addr, ErrClosed)
 	}
 	defer s.give()
 	return s.deliver(records)
@@ -123,7 +123,7 @@ func (s *Sink) WriteRecords(records [][]byte) (int, error) {
 // once p was delivered.
 func (s *Sink) Write(p []byte) (int, error) {
 	if !s.take() {
-		return 0, s.closedError(0, 1)
+		return 0, fmt.Errorf("syslogsink: a record not sent to %s: %w", s.addr, ErrClosed)
 	}
 	defer s.give()
 	s.one[0] = p
@@ -184,7 +184,8 @@ func (s *Sink) take() bool {
 
 func (s *Sink) give() { <-s.turn }
 
-// closedError says that the Sink was closed with records left.
+// closedError says that the Sink was closed with records left. The
+// caller holds the turn.
 func (s *Sink) closedError(n, total int) error {
 	if s.lastErr != nil {
 		return fmt.Errorf("syslogsink: %d of %d records not delivered to %s: %w (last error: %w)",
