@@ -53,10 +53,16 @@ func check(t *testing.T, lines [][]byte, rfc bool, records map[[2]int][]byte) de
 			continue
 		}
 		g, seq, ok := recordKey(msg)
-		require.True(t, ok, "a message that is no record: %.200q", msg)
+		if !ok {
+			t.Fatalf("a message that is no record: %.200q", msg)
+		}
 		want, ok := records[[2]int{g, seq}]
-		require.True(t, ok, "a record never sent: %.200q", msg)
-		require.Equal(t, string(want), string(msg), "a record not byte for byte")
+		if !ok {
+			t.Fatalf("a record never sent: %.200q", msg)
+		}
+		if !bytes.Equal(want, msg) {
+			t.Fatalf("a record not byte for byte:\nsent %q\ngot  %q", want, msg)
+		}
 		if seen[[2]int{g, seq}]++; seen[[2]int{g, seq}] > 1 {
 			c.duplicates++
 			continue
