@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/asynclog/asynclog/syslogsink"
 )
@@ -54,7 +56,7 @@ func parseCollectorURL(u *url.URL) (sinkTarget, error) {
 // syslogOptions returns the syslogsink options of the URL's query. It
 // reads the files of ca, cert and key.
 func (t sinkTarget) syslogOptions() ([]syslogsink.Option, error) {
-	opts := []syslogsink.Option{syslogsink.WithProtocol(t.protocol)}
+	opts := []syslogsink.Option{syslogsink.WithProtocol(t.protocol), syslogsink.WithErrorHandler(newConnReporter().report)}
 	q := t.syslog
 	if v, ok := q["format"]; ok {
 		switch v {
@@ -150,4 +152,31 @@ func (t sinkTarget) tlsConfig() (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{c}
 	}
 	return cfg, nil
+}
+
+// A connReporter writes the connection errors of a collector's sink, as
+// they happen while the sink retries, to os.Stderr, at most one a second,
+// with a count of those it left out.
+type connReporter struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+func newConnReporter() *connReporter { return &connReporter{} }
+
+func (r *connReporter) report(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < time.Second {
+		r.skipped++
+		return
+	}
+	if r.skipped > 0 {
+		fmt.Fprintf(os.Stderr, "zapasync: %v (and %d more errors of the connection)\n", err, r.skipped)
+	} else {
+		fmt.Fprintf(os.Stderr, "zapasync: %v\n", err)
+	}
+	r.last, r.skipped = now, 0
 }

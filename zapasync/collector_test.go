@@ -124,3 +124,18 @@ func TestCollectorURLErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectorSchemeDown: a collector that refuses connections: the
+// sink retries, Sync is bounded by the core's sync timeout, and
+// CloseSinks stops the retries, reporting what was not delivered.
+func TestCollectorSchemeDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	logger, err := jsonConfig(zapasync.RELPScheme + "://" + addr + "?overflow=drop").Build()
+	require.NoError(t, err)
+	logger.Info("never delivered")
+	require.Error(t, logger.Sync())
+	require.Error(t, zapasync.CloseSinks())
+}

@@ -100,8 +100,12 @@ const (
 //	cert=/etc/c.pem   with tls=on and key: a client certificate (rsyslog's RELP over TLS asks for one)
 //	key=/etc/c.key
 //
-// Errors of the connection go to the core's error handler; a sink's Close
-// flushes, then closes the syslogsink.Sink, which stops its retries.
+// While the collector cannot be reached the sink retries, with backoff,
+// and writes each failed attempt to os.Stderr, at most one a second; the
+// core's buffers fill meanwhile and overflow decides. A sink's Close
+// flushes, then closes the syslogsink.Sink, which stops its retries: what
+// was still not delivered is then counted lost and reported to the core's
+// error handler.
 //
 // # What a sink does
 //
