@@ -5,6 +5,8 @@ package syslogsink
 import (
 	"testing"
 	"time"
+
+	"github.com/asynclog/asynclog/core"
 )
 
 // BenchmarkRsyslog sends 200-byte records to a healthy rsyslogd, in
@@ -58,4 +60,37 @@ var benchCases = []struct {
 	{"RELP+TLS", RELP, true, false},
 	{"TCP+TLS", TCP, true, false},
 	{"RELP-queued", RELP, false, true},
+}
+
+// BenchmarkRsyslogThroughCore logs 200-byte records through a core.Writer
+// whose sink is a Sink, to a healthy rsyslogd: allocs/op counts the whole
+// process, the caller's Write and the writer goroutine's WriteRecords
+// calls included.
+func BenchmarkRsyslogThroughCore(b *testing.B) {
+	for _, proto := range []Protocol{RELP, TCP} {
+		b.Run(proto.String(), func(b *testing.B) {
+			r := startRsyslogd(b, rsyslogdOptions{})
+			s := New(r.addr(proto), WithProtocol(proto))
+			defer s.Close()
+			w := core.New(core.WithSink(s), core.WithOverflow(core.Block))
+			defer w.Close()
+			rec := testRecord(0, 0, 200)
+			if _, err := w.Write(rec); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Sync(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := w.Write(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
 }
