@@ -19,7 +19,7 @@ OTELCOL_VERSION ?= v0.161.0
 OTELCOL_DIR     ?= .otelcol
 OTELCOL_BIN     := $(OTELCOL_DIR)/dist/otelcol-asynclog
 
-.PHONY: test lint fuzz bench bench-smoke otelcol bench-otlp
+.PHONY: test lint fuzz bench bench-smoke engines otelcol bench-otlp
 
 ## test: go vet, every test under the race detector, and short fuzz runs of the core and
 ##       of otlpsink's record mapping
@@ -33,6 +33,13 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
 	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./core
 	$(GO) test -run '^$$' -fuzz '^FuzzMapRecord$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 5s ./otlpsink
+
+## engines: the collectors the network sinks are tested against, if missing: rsyslogd with
+##          RELP and TLS (Debian packages rsyslog, rsyslog-relp, rsyslog-gnutls; as root).
+##          Without them syslogsink's tests skip, and fail when CI is set.
+engines:
+	@if dpkg -s rsyslog rsyslog-relp rsyslog-gnutls >/dev/null 2>&1; then echo "rsyslog, rsyslog-relp, rsyslog-gnutls: installed"; \
+	else apt-get update -qq && apt-get install -y -qq rsyslog rsyslog-relp rsyslog-gnutls; fi
 
 ## otelcol: build the OpenTelemetry Collector for the otlpsink tests into $(OTELCOL_DIR)
 ##          (about 2 minutes and 400 MB of modules the first time; reused after)

@@ -389,6 +389,41 @@ func replay(records []spooled, stage []byte, limit int, write func(p []byte, rec
 	return nil
 }
 
+// replayRecords is recoverSpool's replay for a sink that is a
+// RecordWriter: records stay records, handed to WriteRecords in calls
+// within the max write size and maxRecordsPerCall, each within one
+// buffer, the spool's progress kept as replay keeps it.
+func (w *Writer) replayRecords(records []spooled) {
+	recs := make([][]byte, 0, maxRecordsPerCall)
+	for first := 0; first < len(records); {
+		i, size := first, 0
+		recs = recs[:0]
+		for i < len(records) && records[i].meta == records[first].meta && len(recs) < maxRecordsPerCall &&
+			(i == first || size+len(records[i].record) <= w.cfg.maxWriteSize) {
+			size += len(records[i].record)
+			recs = append(recs, records[i].record)
+			i++
+		}
+		last := records[i-1]
+		last.meta.writing.Store(last.end)
+		n, err := w.sinkRecords(recs)
+		last.meta.written.Store(last.end)
+		delivered := 0
+		for _, rec := range recs[:n] {
+			delivered += len(rec)
+		}
+		w.stats.recoveredRecords += uint64(n)
+		w.stats.recoveredBytes += uint64(delivered)
+		if err != nil {
+			// Reported, and not written again, as the writer goroutine
+			// does with the records of a failed call.
+			w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %d delivered, %d (%d bytes) lost: %w",
+				len(recs), size, n, len(recs)-n, size-delivered, err))
+		}
+		first = i
+	}
+}
+
 // markWritten records that every frame of both buffers has been written.
 func (s *spool) markWritten() {
 	for _, b := range s.buffers {
@@ -456,7 +491,7 @@ func (w *Writer) recoverSpool() {
 	pid := int(s.head.pid.Swap(uint64(os.Getpid())))
 	w.stats.tornRecords = r.torn
 	if len(r.records) > 0 {
-		if endsMidLine(w.cfg.sink, r.midWrite) {
+		if w.records == nil && endsMidLine(w.cfg.sink, r.midWrite) {
 			// Finish the line that the dead process's last sink write
 			// left unfinished, so that what follows starts a line.
 			if err := w.sinkCall([]byte("\n")); err != nil {
@@ -465,18 +500,22 @@ func (w *Writer) recoverSpool() {
 		}
 		w.writeNotice(Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 			Since: r.since, Spool: s.path, PID: pid, Torn: r.torn, Repeated: r.repeated}, nil)
-		w.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize))
-		_ = replay(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) error {
-			if err := w.sinkCall(p); err != nil {
-				// Reported, and not written again, as the writer goroutine
-				// does with the records of a failed write.
-				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", records, len(p), err))
+		if w.records != nil {
+			w.replayRecords(r.records)
+		} else {
+			w.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize))
+			_ = replay(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) error {
+				if err := w.sinkCall(p); err != nil {
+					// Reported, and not written again, as the writer goroutine
+					// does with the records of a failed write.
+					w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", records, len(p), err))
+					return nil
+				}
+				w.stats.recoveredRecords += records
+				w.stats.recoveredBytes += uint64(len(p))
 				return nil
-			}
-			w.stats.recoveredRecords += records
-			w.stats.recoveredBytes += uint64(len(p))
-			return nil
-		})
+			})
+		}
 		w.syncSink()
 		w.stats.repeatedRecords = r.repeated
 	}
