@@ -395,10 +395,10 @@ func (sc *scanner) timeValue() (uint64, bool) {
 		if s, ok := sc.plainString(); ok {
 			str := unsafe.String(unsafe.SliceData(s), len(s)) // not kept: parsed at once
 			for _, layout := range [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"} {
-				if t, err := time.Parse(layout, str); err == nil {
-					if ns := t.UnixNano(); ns > 0 {
-						return uint64(ns), true
-					}
+				// UnixNano is defined up to 2262 only: a later time is
+				// not taken (it would wrap into another, plausible one).
+				if t, err := time.Parse(layout, str); err == nil && t.After(time.Unix(0, 0)) && !t.After(lastNano) {
+					return uint64(t.UnixNano()), true
 				}
 			}
 		}
@@ -415,6 +415,18 @@ func (sc *scanner) timeValue() (uint64, bool) {
 	return 0, false
 }
 
+// lastNano is the last time whose UnixNano is defined, in 2262.
+var lastNano = time.Unix(0, math.MaxInt64)
+
+// scaled returns n*unit nanoseconds, if a uint64 holds them (up to 2554):
+// a time past that is not taken, rather than wrapped into another one.
+func scaled(n int64, unit uint64) (uint64, bool) {
+	if uint64(n) > math.MaxUint64/unit {
+		return 0, false
+	}
+	return uint64(n) * unit, true
+}
+
 // epochNanos reads a JSON number as a time since the Unix epoch: with a
 // fraction or an exponent, in seconds (zap's default); a whole number in
 // seconds, milliseconds, microseconds or nanoseconds by its size (zerolog's
@@ -425,11 +437,11 @@ func epochNanos(num []byte) (uint64, bool) {
 		case n <= 0:
 			return 0, false
 		case n < 1e11:
-			return uint64(n) * 1e9, true
+			return scaled(n, 1e9)
 		case n < 1e14:
-			return uint64(n) * 1e6, true
+			return scaled(n, 1e6)
 		case n < 1e17:
-			return uint64(n) * 1e3, true
+			return scaled(n, 1e3)
 		default:
 			return uint64(n), true
 		}

@@ -104,7 +104,11 @@ func New(endpoint string, opts ...Option) *Sink {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg.tls
 	tr.MaxIdleConnsPerHost = 1
-	s.client = &http.Client{Transport: tr, Timeout: cfg.timeout}
+	s.client = &http.Client{Transport: tr, Timeout: cfg.timeout,
+		// A redirect is not followed: it would carry the records, and the
+		// headers (credentials), to another endpoint. Its status is
+		// reported as any other that is not retried.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.gzip {
 		s.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
