@@ -40,6 +40,6 @@ func TestReview2TimeOverflow(t *testing.T) {
 		// Each of these times is past 2554, the last that a uint64 of
 		// nanoseconds since 1970 holds: no timeUnixNano can say it.
 		assert.Zero(t, r.Time, "%s: timeUnixNano %d, which is %v: a time the record does not say",
-			in, r.Time, time.Unix(0, int64(r.Time)).UTC())
+			in, r.Time, time.Unix(int64(r.Time/1e9), int64(r.Time%1e9)).UTC())
 	}
 }
