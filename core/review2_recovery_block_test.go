@@ -4,6 +4,7 @@ package core
 
 import (
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -46,4 +47,35 @@ func TestReview2RecoveryIntoBlockingRecordWriter(t *testing.T) {
 		assert.Fail(t, "New did not return within 2s (sync timeout 300ms): recovery into the sink blocks it")
 	}
 	assert.NoError(t, w.Close())
+}
+
+// TestReview2RecoveryGoexitInWriteRecords: a runtime.Goexit in
+// WriteRecords (a test's t.FailNow in a sink) while New replays a spool
+// ends the goroutine that called New: New never returns, and the locked
+// spool stays open for the rest of the process (issue 15, item 5, on the
+// RecordWriter's replay path).
+func TestReview2RecoveryGoexitInWriteRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spool")
+	deadSpool(t, path, testSpoolSize, func(s *spool) {
+		commit(t, s.buffers[0], 3, lines(0, 0, 4)...)
+	})
+	var calls int
+	sink := &recordSink{writeRecords: func(recs [][]byte) (int, error) {
+		calls++
+		if calls == 1 {
+			runtime.Goexit()
+		}
+		return len(recs), nil
+	}}
+	returned := make(chan *Writer, 1)
+	go func() {
+		returned <- New(WithSink(sink), WithSpool(path), WithBufferSize(testSpoolSize),
+			WithSyncTimeout(300*time.Millisecond), WithNotices(nil))
+	}()
+	select {
+	case w := <-returned:
+		assert.NoError(t, w.Close())
+	case <-time.After(2 * time.Second):
+		assert.Fail(t, "New never returned: the Goexit in WriteRecords during recovery ended its caller")
+	}
 }
