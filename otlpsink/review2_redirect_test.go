@@ -60,3 +60,40 @@ func TestReview2RedirectForwardsHeadersAndRecords(t *testing.T) {
 	assert.Zero(t, bodies, "the records were posted to a host the redirect named")
 	assert.Zero(t, s.Stats().Accepted, "records counted accepted on the answer of another host")
 }
+
+// TestReview2RedirectTurnsPostIntoGet: on a 301, 302 or 303 the
+// http.Client follows with a GET and no body. An endpoint redirected to a
+// page that answers a GET with 200 (an http-to-https redirect to a proxy's
+// landing page, a login page) makes every request "succeed": the records
+// are counted accepted and WriteRecords reports nothing, though no
+// collector ever saw them.
+func TestReview2RedirectTurnsPostIntoGet(t *testing.T) {
+	var mu sync.Mutex
+	var methods []string
+	var posted int
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		methods = append(methods, r.Method)
+		posted += len(b)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html>welcome</html>")
+	}))
+	defer page.Close()
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Redirect(w, r, page.URL+"/landing", http.StatusFound)
+	}))
+	defer collector.Close()
+
+	s := New(collector.URL, WithTimeout(2*time.Second), WithBackoff(10*time.Millisecond, 20*time.Millisecond))
+	defer s.Close()
+	n, err := s.WriteRecords(records(3, `{"level":"info","msg":"m%d"}`))
+	assert.Equal(t, 3, n)
+	mu.Lock()
+	t.Logf("page got %v, %d bytes of body", methods, posted)
+	mu.Unlock()
+	assert.Error(t, err, "the records reached no collector, and WriteRecords says nothing")
+	assert.Zero(t, s.Stats().Accepted, "records counted accepted: %+v", s.Stats())
+}
