@@ -160,9 +160,9 @@ func WithOverflow(p Overflow) Option {
 // not block for long. It may log through the same Writer (see the package
 // documentation on reentrancy). The default prints one line to
 // os.Stderr, at most one a second, with a count of the errors it left
-// out; at Close it prints the last error it left out, if any, with a
-// count of the others, so that none goes unsaid. A nil function means the
-// default.
+// out; at Close, and after HandleSignals's sync, it prints the last error
+// it left out, if any, with a count of the others, so that none goes
+// unsaid. A nil function means the default.
 func WithErrorHandler(f func(error)) Option {
 	return func(c *config) { c.onError = f }
 }

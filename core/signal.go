@@ -55,6 +55,19 @@ func SyncAll() error {
 	return errors.Join(errs...)
 }
 
+// flushReporters prints what the default error handler of each open
+// Writer held back in its last second, as Close does, before a signal
+// ends the process.
+func flushReporters() {
+	open.mu.Lock()
+	defer open.mu.Unlock()
+	for w := range open.writers {
+		if w.cfg.reporter != nil {
+			w.cfg.reporter.flush()
+		}
+	}
+}
+
 // HandleSignals is for a program that does not handle signals itself: when
 // the process receives one of sigs (by default SIGTERM and SIGINT, which
 // end a Go program that does not handle them), it syncs every open Writer
@@ -68,6 +81,9 @@ func SyncAll() error {
 // also pass it here: HandleSignals would end the process before the
 // program's own shutdown ran. Call SyncAll (or Close) in that shutdown
 // instead.
+//
+// After the sync, the default error handler of each Writer prints the
+// errors it held back (see WithErrorHandler), as Close does.
 //
 // It syncs; it does not close. Goroutines go on logging while the sync
 // runs, and what they log after it began is not waited for: the signal
@@ -99,6 +115,7 @@ func HandleSignals(sigs ...os.Signal) (stop func()) {
 		select {
 		case s := <-ch:
 			_ = SyncAll()
+			flushReporters()
 			signal.Reset(s)
 			raise(s)
 		case <-quit:
