@@ -3,13 +3,16 @@ package core
 import "sync"
 
 // A writer goroutine that waits for another Writer, because its sink or
-// error handler called Sync, Close or SyncAll, must not wait for itself,
+// error handler called Sync, Close or SyncAll, or a Write that waits for
+// room under Block, must not wait for itself,
 // directly or through a chain of Writers whose writer goroutines wait in
 // turn: the wait would last until the sync timeout and stall every other
 // Sync meanwhile. So the package keeps which goroutine is whose writer
 // goroutine (runners) and which writer goroutines wait for which Writers
 // (waits), and a Sync or Close that would close a circle returns
-// ErrReentrant at once instead. The caller is the goroutine that called
+// ErrReentrant at once instead; a Write that would close one takes the
+// spare buffer if it is free, or is dropped, as a Write from the Writer's
+// own writer goroutine is. The caller is the goroutine that called
 // Sync, Close or SyncAll, even when SyncAll makes the calls from
 // goroutines of its own.
 

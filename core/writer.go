@@ -348,6 +348,18 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 		// record takes the spare if it is free, or is dropped.
 		return w.writeOrDrop(p)
 	}
+	if from := runningWriter(goid()); from != nil {
+		// Another Writer's writer goroutine, writing from its sink or
+		// error handler: while it waits here for this Writer, a Sync of
+		// that Writer from this one's writer goroutine would wait for
+		// itself (see waits.go), so the wait is recorded; and if this
+		// Writer's writer goroutine waits for that Writer already, this
+		// one cannot wait either.
+		if !startWait(from, w) {
+			return w.writeOrDrop(p)
+		}
+		defer endWait(from, w)
+	}
 	n := len(p)
 	w.mu.Lock()
 	if w.closed.Load() {
