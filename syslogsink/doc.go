@@ -77,4 +77,13 @@
 // On the steady path, a connection up, a WriteRecords call allocates
 // nothing: messages are formatted into buffers the Sink keeps (over RELP
 // with TLS, crypto/tls allocates a little at each read of the socket).
+//
+// Over RELP the Sink writes up to a window of records (512 by default)
+// with one write(2) per 64 KiB of frames and reads the answers 32 KiB at
+// a time; a WriteRecords call returns when the last of its records is
+// acknowledged. Throughput is then the collector's: rsyslogd's imrelp,
+// with a Direct queue, spends about 12 µs of CPU a message (four system
+// calls: TCP_CORK on and off, the omfile write, the answer), in one thread
+// for all connections, which caps one rsyslogd near 80k records/s on a
+// 2-core machine; over TCP it takes 3.5 to 5 µs a message.
 package syslogsink

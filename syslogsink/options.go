@@ -63,7 +63,7 @@ func (f Format) String() string {
 // Defaults of a Sink's options.
 const (
 	DefaultMaxMessageSize = 8 << 10 // rsyslog's default maxMessageSize
-	DefaultWindow         = 128     // RELP records in flight
+	DefaultWindow         = 512     // RELP records in flight
 	DefaultMinBackoff     = 100 * time.Millisecond
 	DefaultMaxBackoff     = 10 * time.Second
 	DefaultTimeout        = 10 * time.Second
@@ -151,7 +151,7 @@ func WithMaxMessageSize(n int) Option {
 }
 
 // WithWindow sets how many RELP records may be in flight, written and not
-// yet acknowledged (128 by default; values below 1 are raised to 1). It
+// yet acknowledged (512 by default; values below 1 are raised to 1). It
 // also bounds the duplicates one broken connection can cause.
 func WithWindow(n int) Option {
 	return func(c *config) { c.window = max(n, 1) }

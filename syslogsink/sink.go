@@ -24,6 +24,10 @@ var ErrTooLong = errors.New("record too long for the collector")
 // before it breaks its connection.
 const closeGrace = time.Second
 
+// readBuffer is the size of the buffer RELP answers are read into: room
+// for a window of them, so that one read(2) takes all that have come.
+const readBuffer = 32 << 10
+
 // flushBytes is about how many bytes of frames the Sink gathers before it
 // writes them to the connection.
 const flushBytes = 64 << 10
@@ -284,7 +288,7 @@ func (s *Sink) setConn(conn net.Conn) {
 	s.conn = conn
 	s.raw = rawConn(s.tcp)
 	if s.r == nil {
-		s.r = bufio.NewReaderSize(conn, 4096)
+		s.r = bufio.NewReaderSize(conn, readBuffer)
 	} else {
 		s.r.Reset(conn)
 	}
