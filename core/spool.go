@@ -74,15 +74,32 @@ type spoolHeader struct {
 	size    uint64        // bytes in each buffer
 	pid     atomic.Uint64 // the process that last held the spool
 	salt    uint32        // random, drawn at creation (see buffer.tagOf)
-	_       [20]byte
+	calling atomic.Uint32 // a sink call is under way (see spool.enter)
+	_       [16]byte
 	meta    [2]spoolMeta
 }
 
+// What spoolHeader.calling holds. A spool written before the field
+// existed holds notCalling there.
+const (
+	notCalling  = 0 // no sink call is under way
+	callingSink = 1 // a call of a notice, a newline or a record the spool does not hold
+	callingRun  = 2 // callingRun+i: a call of records of buffer i
+)
+
+// spoolStep is the most bytes of records of the spool that one sink call
+// takes (a record longer than that goes alone). The progress of a buffer
+// is stored around every call, so a process that dies in a call leaves at
+// most one step of records that may have reached the sink to be written
+// again. 256 KiB writes cost about as little per byte as 4 MiB ones.
+const spoolStep = 256 << 10
+
 // spoolMeta is where a buffer of the spool keeps its progress. The writer
-// goroutine stores writing before each sink write and written after it,
-// as frame offsets, so that recovery knows which records reached the sink
-// and which may have. reopen stores epoch first: a crash between its
-// stores leaves a newer epoch with no frames of its own yet.
+// goroutine (and a recovery) stores writing before each sink call of the
+// buffer's records and written after it, as frame offsets, so that
+// recovery knows which records reached the sink and which may have.
+// reopen stores epoch first: a crash between its stores leaves a newer
+// epoch with no frames of its own yet.
 type spoolMeta struct {
 	epoch   atomic.Uint64 // the buffer's epoch; its frames carry the spool's tag of it
 	since   atomic.Int64  // when the epoch began, in Unix nanoseconds
@@ -106,6 +123,45 @@ type spool struct {
 	head      *spoolHeader
 	buffers   [2]*buffer
 	nextEpoch uint64
+}
+
+// enter records that a sink call is about to be made: of records of the
+// buffer whose progress is m (its writing already stored), or, for m nil,
+// of anything else. leave records that it returned. A process that dies
+// in between may have left the sink mid-line (see spool.diedInCall).
+func (s *spool) enter(m *spoolMeta) {
+	c := uint32(callingSink)
+	for i := range s.head.meta {
+		if m == &s.head.meta[i] {
+			c = callingRun + uint32(i)
+		}
+	}
+	s.head.calling.Store(c)
+}
+
+// leave records that the sink call entered with m returned: first that
+// the frames of m's buffer before upto are written, then that no call is
+// under way. A process that dies between the two stores leaves both
+// marks, and the progress says the call returned.
+func (s *spool) leave(m *spoolMeta, upto uint64) {
+	if m != nil {
+		m.written.Store(upto)
+	}
+	s.head.calling.Store(notCalling)
+}
+
+// diedInCall reports whether the process that last held the spool died
+// inside a sink call, which may have left the sink mid-line.
+func (s *spool) diedInCall() bool {
+	c := s.head.calling.Load()
+	switch {
+	case c == notCalling:
+		return false
+	case c >= callingRun && int(c-callingRun) < len(s.head.meta):
+		m := &s.head.meta[c-callingRun]
+		return m.written.Load() != m.writing.Load() // equal: leave had stored written
+	}
+	return true
 }
 
 // spoolSize returns the length of a spool file with buffers of size bytes.
@@ -293,8 +349,7 @@ func (w *Writer) openSpool() {
 		w.report(err)
 		return
 	}
-	w.spool = s
-	w.recoverSpool()
+	w.recoverSpool(s)
 }
 
 // A spooled is a record found in a spool.
@@ -302,6 +357,7 @@ type spooled struct {
 	record []byte
 	meta   *spoolMeta // where its buffer keeps its progress
 	end    uint64     // where its frame ends: the progress once it is written
+	repeat bool       // in the sink call the process died in: it may be in the sink already
 }
 
 // recovered is what a spool holds that its last process did not write.
@@ -309,8 +365,8 @@ type recovered struct {
 	records  []spooled // in the order they were logged
 	bytes    uint64
 	torn     uint64
-	repeated uint64    // records in the sink write the process died in
-	midWrite bool      // it died inside a sink write of records from the spool
+	repeated uint64    // records of the sink call the process died in (repeat)
+	midWrite bool      // a buffer's writing is ahead of its written
 	since    time.Time // when the oldest buffer with records began
 }
 
@@ -333,50 +389,15 @@ func (s *spool) unwritten() recovered {
 			if len(r.records) == 0 {
 				r.since = time.Unix(0, m.since.Load())
 			}
-			r.records = append(r.records, spooled{record: rec, meta: m, end: off + frameLen(len(rec))})
+			repeat := off < writing
+			r.records = append(r.records, spooled{record: rec, meta: m, end: off + frameLen(len(rec)), repeat: repeat})
 			r.bytes += uint64(len(rec))
-			if off < writing {
+			if repeat {
 				r.repeated++
 			}
 		}, func() { r.torn++ })
 	}
 	return r
-}
-
-// replay hands records to write in runs of whole records of one buffer,
-// each as long as limit allows and gathered in stage (a record longer than
-// either goes alone), and keeps the progress in the spool as the writer
-// goroutine does: writing before each write, written after it succeeded,
-// so that the next recovery after a process that died replaying repeats
-// at most the write it died in. It stops at the first error write
-// returns.
-func replay(records []spooled, stage []byte, limit int, write func(p []byte, records uint64) error) error {
-	limit = min(limit, len(stage))
-	for first := 0; first < len(records); {
-		i, n := first, 0 // the run is records[first:i], n bytes
-		for i < len(records) && records[i].meta == records[first].meta && n+len(records[i].record) <= limit {
-			n += len(records[i].record)
-			i++
-		}
-		p := records[first].record
-		if i == first {
-			i++ // too long for a run: alone
-		} else {
-			n = 0
-			for _, r := range records[first:i] {
-				n += copy(stage[n:], r.record)
-			}
-			p = stage[:n]
-		}
-		last := records[i-1]
-		last.meta.writing.Store(last.end)
-		if err := write(p, uint64(i-first)); err != nil {
-			return err
-		}
-		last.meta.written.Store(last.end)
-		first = i
-	}
-	return nil
 }
 
 // markWritten records that every frame of both buffers has been written.
@@ -437,82 +458,6 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 	}
 }
 
-// recoverSpool writes what the dead process left in w's spool to the sink,
-// after a notice, syncs the sink, and marks the spool written. New calls
-// it before any record can be written.
-func (w *Writer) recoverSpool() {
-	s := w.spool
-	r := s.unwritten()
-	pid := int(s.head.pid.Swap(uint64(os.Getpid())))
-	w.stats.tornRecords = r.torn
-	if len(r.records) > 0 {
-		if endsMidLine(w.cfg.sink, r.midWrite) {
-			// Finish the line that the dead process's last sink write
-			// left unfinished, so that what follows starts a line.
-			if err := w.sinkCall([]byte("\n")); err != nil {
-				w.report(fmt.Errorf("asynclog: writing a newline to the sink: %w", err))
-			}
-		}
-		w.writeNotice(Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
-			Since: r.since, Spool: s.path, PID: pid, Torn: r.torn, Repeated: r.repeated}, nil)
-		w.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize))
-		_ = replay(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) error {
-			if err := w.sinkCall(p); err != nil {
-				// Reported, and not written again, as the writer goroutine
-				// does with the records of a failed write.
-				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", records, len(p), err))
-				return nil
-			}
-			w.stats.recoveredRecords += records
-			w.stats.recoveredBytes += uint64(len(p))
-			return nil
-		})
-		w.syncSink()
-		w.stats.repeatedRecords = r.repeated
-	}
-	s.markWritten()
-	for _, b := range s.buffers {
-		if !allZero(b.data) { // after a Close, writeOut has cleared it
-			clear(b.data) // as writeOut leaves a buffer it has written
-		}
-	}
-}
-
-// endsMidLine reports whether the sink may end in the middle of a line:
-// for a regular file, whether its last byte is not a newline, as a process
-// that died in a sink write (of records from the spool, of a record too
-// long for it, or of a notice) may leave it; for any other sink, which
-// cannot be read back, whether the process died in a sink write of records
-// from the spool (midWrite).
-func endsMidLine(sink io.Writer, midWrite bool) bool {
-	f, ok := sink.(*os.File)
-	if !ok {
-		return midWrite
-	}
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		return midWrite
-	}
-	if info.Size() == 0 {
-		return false
-	}
-	// A log is opened for writing only: read it by its name, if that is
-	// still the same file.
-	r, err := os.Open(f.Name())
-	if err != nil {
-		return midWrite
-	}
-	defer r.Close()
-	if same, err := r.Stat(); err != nil || !os.SameFile(info, same) {
-		return midWrite
-	}
-	var last [1]byte
-	if _, err := r.ReadAt(last[:], info.Size()-1); err != nil {
-		return midWrite
-	}
-	return last[0] != '\n'
-}
-
 // Recover writes to dst the records that the process that last held the
 // spool at path did not write to its sink, in order, whole, and marks them
 // written as they go, so that neither the next New with that spool nor
@@ -522,6 +467,12 @@ func endsMidLine(sink io.Writer, midWrite bool) bool {
 // and counted in Notice.Repeated. It syncs dst if it has a Sync method.
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
+//
+// Like New, it first ends the line that the process may have left
+// unfinished, writes the records in calls of at most a step (256 KiB),
+// and keeps its progress in the spool, so that a Recover or a New after a
+// Recover that died in turn repeats no record a second time (see
+// WithSpool).
 func Recover(path string, dst io.Writer) (Notice, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -541,10 +492,16 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 	r := s.unwritten()
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
-	err = replay(r.records, make([]byte, size), size, func(p []byte, _ uint64) error {
-		_, err := dst.Write(p)
-		return err
-	})
+	if endsMidLine(dst, s.diedInCall(), r.midWrite || len(r.records) > 0) {
+		s.enter(nil)
+		err := writeAll(dst, []byte("\n"))
+		s.leave(nil, 0)
+		if err != nil {
+			return note, err
+		}
+	}
+	play := replayer{s: s, records: r.records, stage: make([]byte, min(size, spoolStep)), limit: size}
+	err = play.run(func(p []byte, _ []spooled) error { return writeAll(dst, p) })
 	if err != nil {
 		return note, err
 	}
@@ -555,4 +512,13 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 	}
 	s.markWritten()
 	return note, nil
+}
+
+// writeAll makes one Write call of p to dst; a short write is an error.
+func writeAll(dst io.Writer, p []byte) error {
+	n, err := dst.Write(p)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
 }

@@ -73,8 +73,9 @@ type counters struct {
 	// after Close: what the drop notices report.
 	discardedRecords, discardedBytes atomic.Uint64
 
-	// Set once, by New.
-	recoveredRecords, recoveredBytes, repeatedRecords, tornRecords uint64
+	// Set by the recovery of a spool (see recovery), which may finish
+	// after New has returned.
+	recoveredRecords, recoveredBytes, repeatedRecords, tornRecords atomic.Uint64
 }
 
 func (c *counters) accepted(records uint64, bytes int) {
@@ -116,9 +117,9 @@ func (c *counters) snapshot() Stats {
 		Flushes:          c.flushes.Load(),
 		Waits:            c.waits.Load(),
 		SinkErrors:       c.sinkErrors.Load(),
-		RecoveredRecords: c.recoveredRecords,
-		RecoveredBytes:   c.recoveredBytes,
-		RepeatedRecords:  c.repeatedRecords,
-		TornRecords:      c.tornRecords,
+		RecoveredRecords: c.recoveredRecords.Load(),
+		RecoveredBytes:   c.recoveredBytes.Load(),
+		RepeatedRecords:  c.repeatedRecords.Load(),
+		TornRecords:      c.tornRecords.Load(),
 	}
 }
