@@ -69,6 +69,15 @@ type exitPlan struct {
 	// ready. MaxWriteSize bounds the writes.
 	StallAfter   int
 	MaxWriteSize int
+	Tear         bool          // the stalled write first writes half of its bytes, as a kill inside write(2) leaves them
+	SyncTimeout  time.Duration // 0: the default
+
+	// The sink: Delay before every write (a slow sink), and Wrapped in a
+	// counting io.Writer, which recovery cannot read back. ReadyEarly says
+	// ready before New, for a child killed while it recovers.
+	Delay      time.Duration
+	Wrapped    bool
+	ReadyEarly bool
 
 	// For the signal tests: each goroutine logs Lines lines (0: until the
 	// process ends) into one of Writers Writers (0: one), with
@@ -104,10 +113,22 @@ func (p exitPlan) runChild() {
 		panic(err)
 	}
 	sink := io.Writer(file)
-	if p.StallAfter > 0 {
-		sink = &stallingFile{f: file, left: p.StallAfter, ready: ready}
+	if p.Delay > 0 {
+		sink = slowFile{file, p.Delay}
 	}
-	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize), WithFlushInterval(p.FlushInterval)}
+	if p.Wrapped {
+		sink = &countingWriter{w: sink}
+	}
+	if p.StallAfter > 0 {
+		sink = &stallingFile{f: file, left: p.StallAfter, ready: ready, tear: p.Tear}
+	}
+	if p.ReadyEarly {
+		if _, err := ready.Write([]byte{1}); err != nil {
+			panic(err)
+		}
+	}
+	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize), WithFlushInterval(p.FlushInterval),
+		WithSyncTimeout(p.SyncTimeout)}
 	if p.Spool != "" {
 		opts = append(opts, WithSpool(p.Spool))
 	}
@@ -140,8 +161,10 @@ func (p exitPlan) runChild() {
 	if p.Lines > 0 {
 		wg.Wait()
 	}
-	if _, err := ready.Write([]byte{1}); err != nil {
-		panic(err)
+	if !p.ReadyEarly && p.StallAfter == 0 {
+		if _, err := ready.Write([]byte{1}); err != nil {
+			panic(err)
+		}
 	}
 	if p.Ending == endSIGKILL || p.Ending == endSignal {
 		time.Sleep(time.Hour) // until the parent ends it
@@ -185,15 +208,22 @@ func (p exitPlan) log(w *Writer, g, seq int, returned *atomic.Uint64) {
 }
 
 // A stallingFile is a sink that takes the first writes, then tells the
-// parent it is ready and blocks.
+// parent it is ready and blocks (having written half of the write, if it
+// tears).
 type stallingFile struct {
 	f     *os.File
 	left  int
 	ready *os.File
+	tear  bool
 }
 
 func (s *stallingFile) Write(p []byte) (int, error) {
 	if s.left == 0 {
+		if s.tear {
+			if _, err := s.f.Write(p[:len(p)/2]); err != nil {
+				panic(err)
+			}
+		}
 		if _, err := s.ready.Write([]byte{1}); err != nil {
 			panic(err)
 		}
