@@ -279,7 +279,7 @@ func TestRecoveryKilledInTurn(t *testing.T) {
 			})
 			// The dead process's call wrote all but half a record.
 			require.NoError(t, os.WriteFile(sinkPath, append(bytes.Join(recs[:39], nil), recs[39][:50]...), 0o600))
-			for i, stall := range []int{4, 3, 12} {
+			for i, stall := range []int{4, 3, 4} {
 				child := startExitChild(t, "TestRecoveryKilledInTurn", exitPlan{Sink: sinkPath, Spool: path, BufferSize: testSpoolSize,
 					MaxWriteSize: 10 * len(recs[0]), StallAfter: stall, Tear: true, Ending: endSIGKILL})
 				child.kill(t)
