@@ -73,7 +73,8 @@
 // # Reentrancy
 //
 // The sink, the error handler and a notice format run on the writer
-// goroutine. They may log through the same Writer: such a record is
+// goroutine (or, while a spool is recovered, on the recovery's goroutine,
+// which the writer goroutine waits for). They may log through the same Writer: such a record is
 // accepted if there is room and otherwise dropped and counted, never
 // waited for; Sync and Close called from there return ErrReentrant at
 // once.

@@ -24,7 +24,7 @@ type Notice struct {
 	Spool    string // the spool's path
 	PID      int    // the process that left it
 	Torn     uint64 // records whose copy never finished, skipped
-	Repeated uint64 // records of the sink write the process died in: they may appear twice
+	Repeated uint64 // records the dead process may have written already (the sink call it died in, at most a step; see WithSpool): they may appear twice
 }
 
 // NoticeKind says what a Notice reports.

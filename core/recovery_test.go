@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -429,6 +430,26 @@ func TestSpoolKilledFlatOut(t *testing.T) {
 	t.Logf("worst of %d rounds: %d lines twice, %d counted as may repeat (a step holds %d lines)", rounds, worst, worstRepeated, stepLines())
 }
 
+// afterKill reads what a killed process left: whether it died inside a
+// sink call (the spool's header, read as recovery reads it) and whether
+// the log ends mid-line (the call was cut).
+func afterKill(t *testing.T, spoolPath, logPath string) (inCall, cut bool) {
+	t.Helper()
+	head := make([]byte, spoolHeadLen)
+	f, err := os.Open(spoolPath)
+	require.NoError(t, err)
+	_, err = f.ReadAt(head, 0)
+	f.Close()
+	require.NoError(t, err)
+	h := (*spoolHeader)(unsafe.Pointer(&head[0]))
+	s := spool{head: h}
+	inCall = s.diedInCall()
+	data, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	cut = len(data) > 0 && data[len(data)-1] != '\n'
+	return inCall, cut
+}
+
 // tortureRounds is how many rounds TestSpoolKillTorture runs: a few dozen,
 // or the number in ASYNCLOG_TORTURE_ROUNDS.
 func tortureRounds() int {
@@ -458,6 +479,7 @@ func TestSpoolKillTorture(t *testing.T) {
 		mu                                      sync.Mutex
 		rounds                                  = tortureRounds()
 		blank, cut, worst, kills, inRecoveryDie int
+		inCall, cutCalls                        int // kills inside a sink call, and those that cut it
 	)
 	for round := range rounds {
 		wrapped, slow := round%2 == 1, round/2%2 == 1
@@ -469,6 +491,16 @@ func TestSpoolKillTorture(t *testing.T) {
 		}
 		r := runExitChild(t, "TestSpoolKillTorture", plan)
 		n := 1
+		count := func() {
+			in, c := afterKill(t, plan.Spool, plan.Sink)
+			if in {
+				inCall++
+			}
+			if c {
+				cutCalls++
+			}
+		}
+		count()
 		for range rand.IntN(3) {
 			// A recovery in many calls, so that the kill may land in it.
 			rp := plan
@@ -479,6 +511,7 @@ func TestSpoolKillTorture(t *testing.T) {
 			c := startExitChild(t, "TestSpoolKillTorture", rp)
 			time.Sleep(time.Duration(rand.Int64N(int64(30 * time.Millisecond))))
 			c.kill(t)
+			count()
 			n++
 			inRecoveryDie++
 		}
@@ -522,6 +555,6 @@ func TestSpoolKillTorture(t *testing.T) {
 		mu.Unlock()
 		t.Logf("round %d (wrapped %t, slow %t): %d kills, %d lines twice, %d cut, %d empty", round, wrapped, slow, n, l.duplicates(), k, b)
 	}
-	t.Logf("%d rounds, %d kills (%d during recovery): %d lines cut short, %d empty lines (wrapped sinks), worst %d lines twice",
-		rounds, kills, inRecoveryDie, cut, blank, worst)
+	t.Logf("%d rounds, %d kills (%d during recovery), %d inside a sink call, %d of them cutting it: %d lines cut short, %d empty lines (sinks not read back), worst %d lines twice",
+		rounds, kills, inRecoveryDie, inCall, cutCalls, cut, blank, worst)
 }

@@ -27,17 +27,42 @@ var ErrSpool = errors.New("asynclog: spool")
 // SIGKILL, the OOM killer. It does not survive a crash of the kernel or a
 // power loss, which take the page cache with them.
 //
-// The next New with the same path, before it returns, writes to the sink
-// whatever the dead process had not written, whole and in order, after a
-// notice that says how many records it recovers (see WithNotices), and
-// counts them in Stats. A record the process died copying is skipped and
-// counted (TornRecords). Records of the sink write the process died in may
-// reach the sink twice: at most one sink write, counted
-// (RepeatedRecords), even if the process that recovers dies too. If the
-// sink is a file that ends mid-line, as that write may leave it, recovery
-// ends the line first. Records too long for a buffer go straight to the
-// sink and are not in the spool. The command asynclog recover does the
-// same for a process that will not be restarted.
+// The next New with the same path writes to the sink whatever the dead
+// process had not written, whole and in order, after a notice that says
+// how many records it recovers (see WithNotices), and counts them in
+// Stats. A record the process died copying is skipped and counted
+// (TornRecords). New waits for that at most the sync timeout
+// (WithSyncTimeout): if the sink has not taken everything by then, New
+// returns a Writer on memory buffers and reports an error matching both
+// ErrSpool and ErrTimeout; the recovery goes on, and the Writer's own
+// records reach the sink after it, once the sink returns; what the sink
+// never takes stays in the spool, for the next start or asynclog recover.
+// A panic or a runtime.Goexit in the sink during recovery is reported, and
+// the records of that call are lost, as on the writer goroutine.
+//
+// The writer goroutine hands the records of the spool to the sink in calls
+// of at most 256 KiB (a step; a record longer than that goes alone) and
+// stores its progress in the spool around each call, so a crash repeats
+// at most the records of the one call the process died in: at most a
+// step of them, counted (RepeatedRecords, Notice.Repeated). Recovery
+// writes those records one per call, and keeps them marked until each is
+// written, so a recovering process that dies in turn adds no repeat but
+// the record of the call it died in: a record reaches the sink whole at
+// most twice, however many recoveries die in a row. (The one exception: a
+// kill that lands after the kernel has taken the whole of such a
+// record's call, but before the call returns, can make that record appear
+// a third time.)
+//
+// Every sink call is marked in the spool, before and after, so that
+// recovery knows whether the process died inside one, which may leave the
+// sink mid-line; if so, recovery ends the line first, before it writes
+// anything else, whether or not there are records to recover. A regular
+// file (a bare *os.File) is read back and gets a newline only if its last
+// byte is not one. Any other sink gets one whenever the process died inside
+// a call: an empty line if the call had written all of its bytes or none.
+// Records too long for a buffer go straight to the sink and are not in
+// the spool. The command asynclog recover does the same for a process that
+// will not be restarted.
 //
 // The file holds a header page and the two buffers, at their full size
 // (WithBufferSize), with every block allocated when it is created, so that

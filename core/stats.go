@@ -28,9 +28,11 @@ type Stats struct {
 	SinkErrors     uint64 `json:"sink_errors"`     // errors and panics from the sink's Write and Sync
 
 	// Records a dead process left in the spool, written to the sink by New
-	// (see WithSpool): whole records recovered, of which Repeated were in
-	// the sink write it died in and may appear twice; and Torn records,
-	// whose copy never finished, skipped.
+	// (see WithSpool): whole records recovered; Repeated, the records it
+	// may have written already (the sink call it died in, at most a step
+	// of 256 KiB), which may appear twice; and Torn records, whose copy
+	// never finished, skipped. A recovery that outlives New (see
+	// WithSyncTimeout) goes on counting after New has returned.
 	RecoveredRecords uint64 `json:"recovered_records"`
 	RecoveredBytes   uint64 `json:"recovered_bytes"`
 	RepeatedRecords  uint64 `json:"repeated_records"`
