@@ -558,3 +558,34 @@ func TestSpoolKillTorture(t *testing.T) {
 	t.Logf("%d rounds, %d kills (%d during recovery), %d inside a sink call, %d of them cutting it: %d lines cut short, %d empty lines (sinks not read back), worst %d lines twice",
 		rounds, kills, inRecoveryDie, inCall, cutCalls, cut, blank, worst)
 }
+
+// TestRecoverEndsTornLineOfFile checks that Recover into a regular file
+// that ends mid-line ends the line before the records, and writes no
+// newline into anything else.
+func TestRecoverEndsTornLineOfFile(t *testing.T) {
+	for _, file := range []bool{true, false} {
+		t.Run(fmt.Sprintf("file=%t", file), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "spool")
+			recs := lines(0, 1, 3)
+			deadSpool(t, path, testSpoolSize, func(s *spool) {
+				commit(t, s.buffers[0], 1, recs...)
+				s.enter(nil) // it died writing a record too long for the spool
+			})
+			if !file {
+				var out bytes.Buffer
+				_, err := Recover(path, &out)
+				require.NoError(t, err)
+				assert.Equal(t, string(bytes.Join(recs, nil)), out.String())
+				return
+			}
+			before := append(appendLine(nil, 0, 0), cutLine...)
+			f := appendFile(t, filepath.Join(dir, "log"), before)
+			_, err := Recover(path, f)
+			require.NoError(t, err)
+			data, err := os.ReadFile(f.Name())
+			require.NoError(t, err)
+			assert.Equal(t, string(before)+"\n"+string(bytes.Join(recs, nil)), string(data))
+		})
+	}
+}

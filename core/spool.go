@@ -493,11 +493,12 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
 //
-// Like New, it first ends the line that the process may have left
-// unfinished, writes the records in calls of at most a step (256 KiB),
-// and keeps its progress in the spool, so that a Recover or a New after a
-// Recover that died in turn repeats no record a second time (see
-// WithSpool).
+// If dst is a regular file that ends mid-line (a log the process died
+// writing, appended to), Recover ends the line first; it writes no
+// newline into anything else. It writes the records in calls of at most
+// a step (256 KiB), and keeps its progress in the spool as New does, so
+// that a Recover or a New after a Recover that died in turn repeats no
+// record a second time (see WithSpool).
 func Recover(path string, dst io.Writer) (Notice, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -517,7 +518,10 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 	r := s.unwritten()
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
-	if endsMidLine(dst, s.diedInCall(), r.midWrite || len(r.records) > 0) {
+	// dst is the program's log only if it is a file that it appends to:
+	// anything else gets no newline, a regular file one if it ends
+	// mid-line.
+	if endsMidLine(dst, false, true) {
 		s.enter(nil)
 		err := writeAll(dst, []byte("\n"))
 		s.leave(nil, 0)

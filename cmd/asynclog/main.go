@@ -13,11 +13,9 @@
 // standard error: how many records, how many torn ones were skipped, and
 // how many may already be in the program's own log (those of the sink
 // call it died in: at most 256 KiB of records). It refuses a spool that a
-// live process holds. If the program died inside a sink call, which may
-// have left its log mid-line, recover first ends that line, as core.New
-// does: standard output, if it is a regular file (appended to with >>),
-// is read back and gets a newline only if it ends mid-line; anything else
-// (a pipe) gets a newline.
+// live process holds. If standard output is a regular file that ends
+// mid-line (the program's log, appended to with >>, which the program
+// died writing), recover ends that line first.
 //
 // The exit status is 0 on success, 1 on an error (the spool cannot be
 // opened, is not a spool, is in use, or standard output failed), and 2
