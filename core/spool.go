@@ -15,9 +15,10 @@ import (
 
 // ErrSpool is matched by the errors about a spool: one that cannot be
 // created, opened or locked, a file that is not a spool or was made with
-// another buffer size, or a platform without memory-mapped files. The
-// Writer then runs on memory buffers; the error goes to the error handler
-// and is returned by the first Sync.
+// another buffer size, or a platform without memory-mapped files; and the
+// error, matching ErrTimeout too, about a recovery that New gave up
+// waiting for (see WithSpool). The Writer then runs on memory buffers; the
+// error goes to the error handler and is returned by the first Sync.
 var ErrSpool = errors.New("asynclog: spool")
 
 // WithSpool keeps the two buffers in a memory-mapped file at path instead
