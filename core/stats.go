@@ -30,7 +30,7 @@ type Stats struct {
 	// Records a dead process left in the spool, written to the sink by New
 	// (see WithSpool): whole records recovered; Repeated, the records it
 	// may have written already (the sink call it died in, at most a step
-	// of 256 KiB), which may appear twice; and Torn records, whose copy
+	// of 1 MiB), which may appear twice; and Torn records, whose copy
 	// never finished, skipped. A recovery that outlives New (see
 	// WithSyncTimeout) goes on counting after New has returned.
 	RecoveredRecords uint64 `json:"recovered_records"`

@@ -12,7 +12,7 @@
 // the next core.New writes them again, and prints a one-line summary to
 // standard error: how many records, how many torn ones were skipped, and
 // how many may already be in the program's own log (those of the sink
-// call it died in: at most 256 KiB of records). It refuses a spool that a
+// call it died in: at most 1 MiB of records). It refuses a spool that a
 // live process holds. If standard output is a regular file that ends
 // mid-line (the program's log, appended to with >>, which the program
 // died writing), recover ends that line first.
