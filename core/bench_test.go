@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -180,5 +181,40 @@ func BenchmarkIdleWriters(b *testing.B) {
 			}
 			b.ReportMetric(float64(held)/float64(b.N*n), "B/writer")
 		})
+	}
+}
+
+// BenchmarkWriteOut measures the writer goroutine's part of handing one
+// buffer of 200-byte records, filled to the high-water mark of a default
+// Writer (512 KiB), to a sink that discards: compacted into Write calls
+// ("write"), or as slices through WriteRecords ("records"), in one call per
+// 1024 records or per 64 KiB (WithMaxWriteSize). Each op fills the buffer
+// as callers would, then walks and writes it. It reports the sink calls
+// per op; a RecordWriter's path allocates nothing.
+func BenchmarkWriteOut(b *testing.B) {
+	for _, maxWrite := range []int{0, 64 << 10} {
+		for _, mode := range []string{"write", "records"} {
+			b.Run(fmt.Sprintf("max=%d/%s", maxWrite, mode), func(b *testing.B) {
+				var w *Writer
+				if mode == "write" {
+					w = newBareWriter(WithSink(io.Discard), WithMaxWriteSize(maxWrite))
+				} else {
+					w = newBareWriter(WithSink(&discardRecords{}), WithMaxWriteSize(maxWrite))
+				}
+				buf := newBuffer(make([]byte, 1<<20))
+				recs := benchRecords(200, len(buf.data))
+				fillSealed(w, buf, recs) // the first buffer grows the slice of records
+				w.writeOut(buf)
+				calls := w.stats.flushes.Load()
+				b.SetBytes(int64(total(recs)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					fillSealed(w, buf, recs)
+					w.writeOut(buf)
+				}
+				b.ReportMetric(float64(w.stats.flushes.Load()-calls)/float64(b.N), "calls/op")
+			})
+		}
 	}
 }

@@ -19,7 +19,9 @@
 // once it has sealed a buffer, walks its frames in order, waits at any
 // whose copy is not finished, and hands the records, without their
 // headers, to the sink in as few Write calls as the max write size allows
-// (WithMaxWriteSize). Because the frames say where each record starts and
+// (WithMaxWriteSize). A sink that implements RecordWriter gets the
+// records instead, with their boundaries, as slices into the buffer,
+// moved nowhere. Because the frames say where each record starts and
 // ends and whether its copy finished, the same buffers, kept in a file,
 // are a crash-safe spool (WithSpool).
 //
@@ -52,7 +54,8 @@
 // # Guarantees
 //
 // Each Write is one record. A record reaches the sink whole, inside a
-// single sink Write call, never split and never interleaved with another.
+// single sink Write call, never split and never interleaved with another
+// (for a RecordWriter, as one slice of one WriteRecords call).
 // If one Write returns before another begins, its record reaches the sink
 // first. The sink is called from one goroutine at a time.
 //
@@ -77,5 +80,7 @@
 // which the writer goroutine waits for). They may log through the same Writer: such a record is
 // accepted if there is room and otherwise dropped and counted, never
 // waited for; Sync and Close called from there return ErrReentrant at
-// once.
+// once. SyncAll called from there syncs the other Writers, and not this
+// one, nor one whose own writer goroutine waits for this one's: a writer
+// goroutine never waits for itself.
 package core

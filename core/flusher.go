@@ -25,8 +25,10 @@ const lingerLooks = 10
 // which no recover stops, run starts a new writer goroutine that reports
 // it, answers the Syncs it left waiting, and goes on where it stopped.
 func (w *Writer) run() {
+	id := goid()
 	ended := false
 	defer func() {
+		stopRunning(id)
 		if !ended {
 			go w.run()
 			return
@@ -38,7 +40,10 @@ func (w *Writer) run() {
 		// is the recovery's until it ends.
 		<-w.recovering
 	}
-	w.runner.Store(goid())
+	// From here on this goroutine calls the sink: Sync, Close and SyncAll
+	// called from it must know it (see startRunning) until it ends.
+	w.runner.Store(id)
+	startRunning(id, w)
 	if w.exited.interrupted() {
 		w.exited.resume(w)
 	}
@@ -250,6 +255,10 @@ func (w *Writer) cycle() time.Duration {
 func (w *Writer) writeLarge(wt *waiter) {
 	w.stats.accepted(1, len(wt.p))
 	w.exited.largeCalled = true
+	if w.records != nil {
+		w.writeRecord(wt.p)
+		return
+	}
 	w.sinkWrite(nil, wt.p, 1, 0)
 }
 
@@ -333,6 +342,9 @@ func (w *Writer) shutdown() {
 	}
 	x.closing = false
 	w.closeErr = w.takeErr()
+	if w.cfg.reporter != nil {
+		w.cfg.reporter.flush() // the errors of the last second
+	}
 	unregister(w)
 	if w.spool != nil {
 		w.spool.close()
@@ -354,6 +366,10 @@ func (w *Writer) writeOut(b *buffer) {
 
 // writeOutFrom is writeOut from the frame at off on.
 func (w *Writer) writeOutFrom(b *buffer, off uint64) {
+	if w.records != nil {
+		w.writeRecordsFrom(b, off) // the records as they lie: see RecordWriter
+		return
+	}
 	w.exited.buffer, w.exited.from = b, off // before any call out of the package
 	w.notes.writeDue(w)
 	inPlace := b.meta == nil
@@ -540,7 +556,9 @@ func (w *Writer) takeErr() error {
 }
 
 // stderrReporter is the default error handler: one line per error, at most
-// one line per interval, with a count of the lines it left out.
+// one line per interval, with a count of the lines it left out. At Close,
+// shutdown calls flush, so that the errors of the last interval are not
+// left out for good.
 type stderrReporter struct {
 	out      io.Writer
 	interval time.Duration
@@ -548,6 +566,7 @@ type stderrReporter struct {
 	mu         sync.Mutex
 	last       time.Time
 	suppressed int
+	pending    error // the last error left out, while suppressed > 0
 }
 
 func newStderrReporter(out io.Writer, interval time.Duration) *stderrReporter {
@@ -560,13 +579,31 @@ func (r *stderrReporter) report(err error) {
 	now := time.Now()
 	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
 		r.suppressed++
+		r.pending = err
 		return
 	}
 	r.last = now
-	if r.suppressed > 0 {
-		fmt.Fprintf(r.out, "%v (and %d more errors)\n", err, r.suppressed)
-		r.suppressed = 0
+	r.print(err, r.suppressed)
+}
+
+// print prints err and says how many errors before it were left out.
+// r.mu must be held.
+func (r *stderrReporter) print(err error, leftOut int) {
+	r.suppressed, r.pending = 0, nil
+	if leftOut > 0 {
+		fmt.Fprintf(r.out, "%v (and %d more errors)\n", err, leftOut)
 		return
 	}
 	fmt.Fprintln(r.out, err)
+}
+
+// flush prints the last error left out, if any, with a count of the
+// others left out since the last line.
+func (r *stderrReporter) flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.suppressed > 0 {
+		r.last = time.Now()
+		r.print(r.pending, r.suppressed-1)
+	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"sync"
 	"testing"
 
@@ -26,6 +27,52 @@ func (s *callSink) snapshot() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([][]byte(nil), s.calls...)
+}
+
+// callRecords is callSink for a RecordWriter: it keeps each call's
+// records and, joined, each call's bytes.
+type callRecords struct {
+	callSink
+	records [][]byte // every record, in order
+	counts  []int    // the records of each call
+}
+
+func (s *callRecords) WriteRecords(recs [][]byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var call []byte
+	for _, r := range recs {
+		s.records = append(s.records, bytes.Clone(r))
+		call = append(call, r...)
+	}
+	s.calls = append(s.calls, call)
+	s.counts = append(s.counts, len(recs))
+	return len(recs), nil
+}
+
+func (s *callRecords) Write(p []byte) (int, error) { panic("Write called on a RecordWriter") }
+
+func (s *callRecords) recordsSnapshot() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.records...)
+}
+
+// checkRecords checks that each record a RecordWriter received is one
+// record written, whole: under Block, the records written, in order (a
+// prefix of them before Close); under Drop, each is one record with its
+// header, whose length is the slice's.
+func checkRecords(t *testing.T, got, written [][]byte, drop bool) {
+	t.Helper()
+	if drop {
+		for i, r := range got {
+			require.GreaterOrEqual(t, len(r), fuzzHeader, "record %d: torn", i)
+			require.Equal(t, len(r), int(binary.BigEndian.Uint16(r[4:])), "record %d is not one record", i)
+		}
+		return
+	}
+	require.LessOrEqual(t, len(got), len(written))
+	require.Equal(t, written[:len(got)], got, "each record handed to WriteRecords is one record written")
 }
 
 // fuzzRecord returns record i of length n. Under Drop, records carry a
@@ -53,13 +100,17 @@ var fuzzMaxWrites = [4]int{0, 40, 200, 1000}
 // a model: under Block, exactly the records written, in order, each sink
 // call holding whole records; under Drop, an ordered subsequence of them,
 // whole, with delivered + dropped == written. With a max write size, no
-// sink call is longer unless it holds a single record.
+// sink call is longer unless it holds a single record. Bit 3 of the first
+// byte makes the sink a RecordWriter, whose records must each be one
+// record written.
 func FuzzWriter(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 2, 3, 250, 6, 4, 7, 255})
 	f.Add([]byte{1, 200, 0, 255, 0, 255, 1, 255, 6, 2, 255, 7, 10})
 	f.Add([]byte{3, 16, 5, 5, 5, 5, 5, 5, 5, 6, 5, 5, 5})
 	f.Add([]byte{2, 40, 5, 150, 5, 160, 5, 170, 5, 180, 5, 200, 5, 10, 6, 5, 20})
 	f.Add([]byte{6, 3, 5, 30, 5, 30, 5, 31, 5, 32, 5, 33, 6, 5, 255, 5, 1})
+	f.Add([]byte{8 | 2, 40, 5, 150, 5, 160, 5, 250, 5, 180, 6, 5, 10, 5, 20})
+	f.Add([]byte{8 | 3, 16, 5, 5, 5, 5, 5, 5, 5, 6, 5, 5, 5, 7, 200})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 2 {
 			return
@@ -71,13 +122,21 @@ func FuzzWriter(f *testing.F) {
 		if drop {
 			overflow = Drop
 		}
-		sink := &callSink{}
-		w := New(WithSink(sink), WithBufferSize(size), WithOverflow(overflow), WithMaxWriteSize(maxWrite), WithNotices(nil))
+		records := data[0]&8 != 0
+		sink := &callRecords{}
+		var out io.Writer = &sink.callSink
+		if records {
+			out = sink
+		}
+		w := New(WithSink(out), WithBufferSize(size), WithOverflow(overflow), WithMaxWriteSize(maxWrite), WithNotices(nil))
 
 		var written [][]byte // every record given to Write, in order
 		var mustArrive []bool
 		check := func() {
 			calls := sink.snapshot()
+			if records {
+				checkRecords(t, sink.recordsSnapshot(), written, drop)
+			}
 			if drop {
 				checkDropCalls(t, calls, written, mustArrive, maxWrite)
 				return

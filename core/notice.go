@@ -144,8 +144,9 @@ func (n *noticer) report(w *Writer) {
 }
 
 // writeNotice writes note into the sink, formatted by the notice option,
-// after prefix, in a sink Write of its own. Notices are not records: they
-// count in Stats.Flushes only. A format that panics is reported, as a
+// after prefix, in a sink Write of its own (for a RecordWriter, a
+// WriteRecords call of one record). Notices are not records: they count
+// in Stats.Flushes only. A format that panics is reported, as a
 // sink that panics is, and its notice left out.
 func (w *Writer) writeNotice(note Notice, prefix []byte) {
 	if w.cfg.notice == nil {
@@ -153,7 +154,15 @@ func (w *Writer) writeNotice(note Notice, prefix []byte) {
 	}
 	p, err := safeFormat(w.cfg.notice, note)
 	if err == nil && len(p) > 0 {
-		err = w.sinkCall(append(prefix, p...))
+		p = append(prefix, p...)
+		if w.records != nil {
+			one := &w.records.single
+			one[0] = p // a record of its own
+			_, err = w.sinkRecordsIn(w.spool, one[:], nil, 0)
+			one[0] = nil
+		} else {
+			err = w.sinkCall(p)
+		}
 	}
 	if err != nil {
 		w.report(fmt.Errorf("asynclog: writing a notice to the sink: %w", err))

@@ -75,6 +75,7 @@ type config struct {
 	flushInterval time.Duration
 	overflow      Overflow
 	onError       func(error)
+	reporter      *stderrReporter // the default onError, or nil
 	syncTimeout   time.Duration
 	maxWriteSize  int
 	spoolPath     string
@@ -89,7 +90,9 @@ type config struct {
 // method (as *os.File does), Sync and Close call it.
 //
 // The sink is only ever called from one goroutine at a time, so it needs
-// no locking of its own.
+// no locking of its own. A sink that also implements RecordWriter gets the
+// records with their boundaries, through WriteRecords, instead of runs of
+// bytes through Write.
 func WithSink(w io.Writer) Option {
 	return func(c *config) { c.sink = w }
 }
@@ -126,7 +129,10 @@ func WithFlushInterval(d time.Duration) Option {
 // through alone and whole; turn notices off for such a sink. A value that
 // is not positive, the default, means no bound. Use it for a sink with a size limit:
 // lumberjack's MaxSize (in megabytes; a write longer than MaxSize fails),
-// a datagram socket, or a pipe's PIPE_BUF.
+// a datagram socket, or a pipe's PIPE_BUF. lumberjack names its backups
+// to the millisecond: keep its MaxSize above what the process logs in a
+// millisecond, or two rotations within one share a name and the first
+// backup is overwritten, its lines lost without an error.
 func WithMaxWriteSize(n int) Option {
 	return func(c *config) { c.maxWriteSize = n }
 }
@@ -154,7 +160,9 @@ func WithOverflow(p Overflow) Option {
 // not block for long. It may log through the same Writer (see the package
 // documentation on reentrancy). The default prints one line to
 // os.Stderr, at most one a second, with a count of the errors it left
-// out. A nil function means the default.
+// out; at Close it prints the last error it left out, if any, with a
+// count of the others, so that none goes unsaid. A nil function means the
+// default.
 func WithErrorHandler(f func(error)) Option {
 	return func(c *config) { c.onError = f }
 }
@@ -205,7 +213,8 @@ func newConfig(opts []Option) config {
 		c.overflow = Block
 	}
 	if c.onError == nil {
-		c.onError = newStderrReporter(os.Stderr, time.Second).report
+		c.reporter = newStderrReporter(os.Stderr, time.Second)
+		c.onError = c.reporter.report
 	}
 	if c.syncTimeout <= 0 {
 		c.syncTimeout = DefaultSyncTimeout

@@ -12,7 +12,9 @@ import (
 // left unwritten in it, as New finds it: first a newline, if that process
 // died inside a sink call and may have left the sink mid-line; then a
 // notice; then the records, in order; then it syncs the sink and marks the
-// spool written.
+// spool written. A sink that is a RecordWriter gets the notice and the
+// records with WriteRecords, and never a newline: it frames its own
+// records, so a call cut short leaves no line for the next one to end.
 //
 // It runs on a goroutine of its own, which New waits for up to the sync
 // timeout. If it finishes in time, the Writer takes over the spool. If not
@@ -66,17 +68,22 @@ func (w *Writer) recoverSpool(s *spool) {
 	rc := &recovery{w: w, s: s, r: s.unwritten(), done: make(chan struct{})}
 	rc.pid = int(s.head.pid.Swap(uint64(os.Getpid())))
 	w.stats.tornRecords.Store(rc.r.torn)
-	if len(rc.r.records) == 0 && !s.diedInCall() && !rc.r.midWrite {
+	if len(rc.r.records) == 0 && (w.records != nil || !s.diedInCall() && !rc.r.midWrite) {
 		// Nothing to write, and nothing cut short in the sink: the
-		// last process closed its Writer, or died between calls.
+		// last process closed its Writer, or died between calls (or
+		// its sink frames its own records: see RecordWriter).
 		s.markWritten()
 		clearSpool(s)
 		w.spool = s
 		return
 	}
 	w.stats.repeatedRecords.Store(rc.r.repeated)
-	rc.play = replayer{s: s, records: rc.r.records,
-		stage: make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize, spoolStep)), limit: w.cfg.maxWriteSize}
+	rc.play = replayer{s: s, records: rc.r.records, limit: w.cfg.maxWriteSize}
+	if w.records != nil {
+		rc.play.recs = make([][]byte, 0, min(len(rc.r.records), maxRecordsPerCall))
+	} else {
+		rc.play.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize, spoolStep))
+	}
 	go rc.run()
 	t := time.NewTimer(w.cfg.syncTimeout)
 	defer t.Stop()
@@ -111,14 +118,19 @@ func clearSpool(s *spool) {
 // handler or the notice format ends it; a new one then reports it and
 // goes on.
 func (rc *recovery) run() {
+	id := goid()
 	ended := false
 	defer func() {
+		stopRunning(id)
 		if !ended {
 			rc.interrupted()
 			go rc.run()
 		}
 	}()
-	rc.w.runner.Store(goid()) // the sink calling back must not wait for itself
+	// The sink calling back must not wait for itself, directly or through
+	// other Writers (see SyncAll).
+	rc.w.runner.Store(id)
+	startRunning(id, rc.w)
 	if rc.goexit {
 		rc.goexit = false
 		rc.w.report(fmt.Errorf("%w, recovering the spool", errGoexit))
@@ -146,7 +158,7 @@ func (rc *recovery) work() {
 	w, s, r := rc.w, rc.s, &rc.r
 	if rc.stage == stageNewline {
 		rc.stage++
-		if endsMidLine(w.cfg.sink, s.diedInCall(), r.midWrite || len(r.records) > 0) {
+		if w.records == nil && endsMidLine(w.cfg.sink, s.diedInCall(), r.midWrite || len(r.records) > 0) {
 			// Finish the line that the dead process's last sink call
 			// left unfinished, so that what follows starts a line.
 			if err := rc.call([]byte("\n")); err != nil {
@@ -167,6 +179,32 @@ func (rc *recovery) work() {
 				w.report(fmt.Errorf("asynclog: writing a notice to the sink: %w", err))
 			}
 		}
+	}
+	if rc.stage == stageRecords && w.records != nil {
+		rc.play.runRecords(func(recs [][]byte, size int) {
+			rc.calling = true
+			n, err := w.sinkRecords(recs)
+			rc.calling = false
+			delivered := size
+			if n < len(recs) {
+				delivered = 0
+				for _, rec := range recs[:n] {
+					delivered += len(rec)
+				}
+			}
+			w.stats.recoveredRecords.Add(uint64(n))
+			w.stats.recoveredBytes.Add(uint64(delivered))
+			if err != nil {
+				// Counted lost, reported, and not handed to the sink
+				// again, as the writer goroutine does with the records a
+				// call did not deliver.
+				lost := len(recs) - n
+				w.stats.lost(uint64(lost), size-delivered)
+				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %d delivered, %d (%d bytes) lost: %w",
+					len(recs), size, n, lost, size-delivered, err))
+			}
+		})
+		rc.stage++
 	}
 	if rc.stage == stageRecords {
 		_ = rc.play.run(func(p []byte, run []spooled) error {
@@ -192,11 +230,18 @@ func (rc *recovery) work() {
 }
 
 // call makes one sink call of p, which holds no records of the spool,
-// marked in the spool's header.
+// marked in the spool's header: a Write, or, for a RecordWriter, a
+// WriteRecords call of p as one record.
 func (rc *recovery) call(p []byte) error {
 	rc.calling = true
-	err := rc.w.sinkCallIn(rc.s, p, nil, 0)
-	rc.calling = false
+	var err error
+	if rc.w.records == nil {
+		err = rc.w.sinkCallIn(rc.s, p, nil, 0)
+	} else {
+		one := [1][]byte{p}
+		_, err = rc.w.sinkRecordsIn(rc.s, one[:], nil, 0)
+	}
+	rc.calling = false // not deferred: after a Goexit, interrupted reads it
 	return err
 }
 
@@ -217,10 +262,12 @@ func (rc *recovery) end() {
 
 // A replayer hands the records of a spool to a sink, in order, in runs of
 // whole records of one buffer, each at most limit and spoolStep bytes long
-// and gathered in stage (a record longer than that goes alone), and keeps
-// the progress in the spool as the writer goroutine does: writing before
-// each call, then the call marked in the header (see spool.enter), then
-// written.
+// (a record longer than that goes alone), and keeps the progress in the
+// spool as the writer goroutine does: writing before each call, then the
+// call marked in the header (see spool.enter), then written. For a Write,
+// run gathers a run in stage; for a RecordWriter, runRecords hands it as
+// slices of the records where they lie, at most maxRecordsPerCall of them,
+// in recs, reused from call to call.
 //
 // A record the dead process may already have written (repeat: before
 // writing) goes in a call of its own, and writing stays where it is, so
@@ -228,16 +275,55 @@ func (rc *recovery) end() {
 // again still marked as repeats, and the one it died in: no record
 // reaches the sink whole more than twice, however many recoveries die in
 // a row (see WithSpool for the one exception).
-//
-// The records are handed with their boundaries, so that a sink that takes
-// records one by one can be given them so.
 type replayer struct {
 	s       *spool
 	records []spooled
 	next    int // the first record not yet handed to the sink
 	end     int // while a call is under way: the record after its run
 	stage   []byte
+	recs    [][]byte
 	limit   int
+}
+
+// span returns the end of the run that starts at records[first]: the
+// records after it that are of its buffer and no repeats, as many as fit
+// limit bytes and most records; the run of a repeat, or of a record
+// longer than limit, is that record alone. It returns the run's length in
+// bytes too.
+func (p *replayer) span(first, limit, most int) (end, n int) {
+	i := first
+	if !p.records[first].repeat {
+		for i < len(p.records) && i-first < most && !p.records[i].repeat &&
+			p.records[i].meta == p.records[first].meta && n+len(p.records[i].record) <= limit {
+			n += len(p.records[i].record)
+			i++
+		}
+	}
+	if i <= first+1 {
+		return first + 1, len(p.records[first].record) // alone
+	}
+	return i, n
+}
+
+// enter stores the progress before the call of records[p.next:end] and
+// marks the call in the spool's header.
+func (p *replayer) enter(end int) {
+	last := p.records[end-1]
+	if !last.repeat {
+		// A record that may be in the sink already is before writing:
+		// the progress keeps saying so, should this process die too,
+		// until it is written.
+		last.meta.writing.Store(last.end)
+	}
+	p.end = end
+	p.s.enter(last.meta)
+}
+
+// leave stores that the call entered with enter has returned.
+func (p *replayer) leave() {
+	last := p.records[p.end-1]
+	p.s.leave(last.meta, last.end)
+	p.next = p.end
 }
 
 // run hands the records from next on to write, which makes one sink call
@@ -247,42 +333,44 @@ func (p *replayer) run(write func(p []byte, run []spooled) error) error {
 	limit := min(p.limit, len(p.stage), spoolStep)
 	for p.next < len(p.records) {
 		first := p.next
-		i, n := first, 0 // the run is records[first:i], n bytes
-		if !p.records[first].repeat {
-			for i < len(p.records) && !p.records[i].repeat && p.records[i].meta == p.records[first].meta &&
-				n+len(p.records[i].record) <= limit {
-				n += len(p.records[i].record)
-				i++
-			}
-		}
+		i, n := p.span(first, limit, len(p.records))
 		b := p.records[first].record
-		if i <= first+1 {
-			i = first + 1 // alone
-		} else {
+		if i > first+1 {
 			n = 0
 			for _, r := range p.records[first:i] {
 				n += copy(p.stage[n:], r.record)
 			}
 			b = p.stage[:n]
 		}
-		last := p.records[i-1]
-		if !last.repeat {
-			// A record that may be in the sink already is before
-			// writing: the progress keeps saying so, should this
-			// process die too, until it is written.
-			last.meta.writing.Store(last.end)
-		}
-		p.end = i
-		p.s.enter(last.meta)
+		p.enter(i)
 		if err := write(b, p.records[first:i]); err != nil {
 			// Left in the spool, for another try.
 			p.s.head.calling.Store(notCalling)
 			return err
 		}
-		p.s.leave(last.meta, last.end)
-		p.next = i
+		p.leave()
 	}
 	return nil
+}
+
+// runRecords hands the records from next on to write, which makes one
+// WriteRecords call of recs, size bytes in all, and accounts for what it
+// returned: the records it did not deliver are not handed to it again.
+func (p *replayer) runRecords(write func(recs [][]byte, size int)) {
+	limit := min(p.limit, spoolStep)
+	for p.next < len(p.records) {
+		first := p.next
+		i, n := p.span(first, limit, maxRecordsPerCall)
+		recs := p.recs[:0]
+		for _, r := range p.records[first:i] {
+			recs = append(recs, r.record)
+		}
+		p.enter(i)
+		write(recs, n)
+		p.leave()
+		clear(recs)
+		p.recs = recs[:0]
+	}
 }
 
 // skip marks the run of the call under way written, for a call that

@@ -32,7 +32,14 @@ func unregister(w *Writer) {
 // their errors joined. Each Sync is bounded by its Writer's sync timeout.
 // Call it from a signal handler of your own, or wherever a program is
 // about to end without closing its Writers.
+//
+// Each Sync is made for the caller of SyncAll: called from the sink, the
+// error handler or a notice format of a Writer, SyncAll does not wait for
+// that Writer, whose writer goroutine is the caller (its error matches
+// ErrReentrant), nor for one whose writer goroutine waits for the
+// caller's; it syncs the others.
 func SyncAll() error {
+	caller := goid()
 	open.mu.Lock()
 	writers := make([]*Writer, 0, len(open.writers))
 	for w := range open.writers {
@@ -42,7 +49,7 @@ func SyncAll() error {
 	errs := make([]error, len(writers))
 	var wg sync.WaitGroup
 	for i, w := range writers {
-		wg.Go(func() { errs[i] = w.Sync() })
+		wg.Go(func() { errs[i] = w.syncFor(caller) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -61,6 +68,13 @@ func SyncAll() error {
 // also pass it here: HandleSignals would end the process before the
 // program's own shutdown ran. Call SyncAll (or Close) in that shutdown
 // instead.
+//
+// It syncs; it does not close. Goroutines go on logging while the sync
+// runs, and what they log after it began is not waited for: the signal
+// ends the process as soon as the sync returns, so without a spool those
+// records are lost (with one, the next start recovers them), and if the
+// end comes while the writer goroutine is in the middle of a sink write
+// of them, the log ends in a torn line.
 //
 // On Windows, where a signal cannot be raised again, the process exits
 // with status 2 after the sync.

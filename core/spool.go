@@ -15,10 +15,12 @@ import (
 
 // ErrSpool is matched by the errors about a spool: one that cannot be
 // created, opened or locked, a file that is not a spool or was made with
-// another buffer size, or a platform without memory-mapped files; and the
-// error, matching ErrTimeout too, about a recovery that New gave up
-// waiting for (see WithSpool). The Writer then runs on memory buffers; the
-// error goes to the error handler and is returned by the first Sync.
+// another buffer size, a file refused because another user could have
+// read or forged it (see WithSpool), or a platform without memory-mapped
+// files; and the error, matching ErrTimeout too, about a recovery that New
+// gave up waiting for (see WithSpool). The Writer then runs on memory
+// buffers; the error goes to the error handler and is returned by the
+// first Sync.
 var ErrSpool = errors.New("asynclog: spool")
 
 // WithSpool keeps the two buffers in a memory-mapped file at path instead
@@ -61,8 +63,11 @@ var ErrSpool = errors.New("asynclog: spool")
 // file (a bare *os.File) is read back and gets a newline only if its last
 // byte is not one. Any other sink gets one whenever the process died inside
 // a call: an empty line if the call had written all of its bytes or none.
-// Records too long for a buffer go straight to the sink and are not in
-// the spool. The command asynclog recover does the same for a process that
+// A RecordWriter never gets a newline: it frames its own records, so a
+// message cut short is not a torn line; recovery hands it the notice and
+// the records with WriteRecords, with the same steps, progress and
+// one-record calls of repeats (see RecordWriter). Records too long for a
+// buffer go straight to the sink and are not in the spool. The command asynclog recover does the same for a process that
 // will not be restarted.
 //
 // The file holds a header page and the two buffers, at their full size
@@ -74,6 +79,14 @@ var ErrSpool = errors.New("asynclog: spool")
 // the Writer runs on memory buffers and the error, matching ErrSpool, goes
 // to the error handler and to the first Sync. Spools work on Linux, macOS
 // and FreeBSD; elsewhere that error says so.
+//
+// A spool holds the log's records, and what it holds is replayed into the
+// sink as this process's own: New creates it with mode 0600, never
+// follows a symbolic link at path (not even a dangling one, whose target
+// it would create), and refuses, without reading it, a file that is not a
+// regular file, is not owned by the process's effective user, or that
+// group or others may read or write. Recover refuses the same files. The
+// error, matching ErrSpool, says which check failed.
 //
 // Keep the spool on a local file system, and do not truncate it while it
 // is in use: a mapped page that disappears kills the process with SIGBUS.
@@ -200,7 +213,7 @@ func spoolSize(size int) int64 { return spoolHeadLen + 2*int64(size) }
 // a file that is not a spool it returns an error matching ErrSpool and
 // leaves the file alone.
 func openSpool(path string, size int) (*spool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openSpoolFile(path, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
@@ -499,12 +512,15 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 //
 // If dst is a regular file that ends mid-line (a log the process died
 // writing, appended to), Recover ends the line first; it writes no
-// newline into anything else. It writes the records in calls of at most
-// a step (1 MiB), and keeps its progress in the spool as New does, so
+// newline into anything else. Of opts, Recover uses WithNotices only:
+// given a format, it then writes the notice that the next New would write
+// (see WithSpool), if there are records, as asynclog recover does; without
+// it, it writes the records alone. It writes the records in calls of at
+// most a step (1 MiB), and keeps its progress in the spool as New does, so
 // that a Recover or a New after a Recover that died in turn repeats no
 // record a second time (see WithSpool).
-func Recover(path string, dst io.Writer) (Notice, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
+	f, err := openSpoolFile(path, false)
 	if err != nil {
 		return Notice{}, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
@@ -532,6 +548,12 @@ func Recover(path string, dst io.Writer) (Notice, error) {
 		if err != nil {
 			return note, err
 		}
+	}
+	s.enter(nil)
+	err = writeRecoverNotice(dst, note, opts)
+	s.leave(nil, 0)
+	if err != nil {
+		return note, err
 	}
 	play := replayer{s: s, records: r.records, stage: make([]byte, min(size, spoolStep)), limit: size}
 	err = play.run(func(p []byte, _ []spooled) error { return writeAll(dst, p) })

@@ -9,7 +9,8 @@ import (
 //
 // Every record given to Write is either accepted (Records) or refused
 // (DroppedRecords). Every accepted record is eventually either written
-// (WrittenRecords) or lost in a sink Write that failed (LostRecords).
+// (WrittenRecords) or lost in a sink Write that failed, or left
+// undelivered by a WriteRecords call that failed (LostRecords).
 // Accepted records are counted when the writer goroutine takes them from
 // their buffer, so once Sync or Close has returned, Records ==
 // WrittenRecords + LostRecords exactly. Records recovered from a spool are
@@ -17,15 +18,15 @@ import (
 type Stats struct {
 	Records        uint64 `json:"records"`         // accepted by Write
 	Bytes          uint64 `json:"bytes"`           //
-	WrittenRecords uint64 `json:"written_records"` // handed to the sink by a successful sink Write
+	WrittenRecords uint64 `json:"written_records"` // handed to the sink by a successful sink Write, or delivered by WriteRecords
 	WrittenBytes   uint64 `json:"written_bytes"`   //
 	DroppedRecords uint64 `json:"dropped_records"` // refused: no room under Drop, too long under Drop, or after Close
 	DroppedBytes   uint64 `json:"dropped_bytes"`   //
-	LostRecords    uint64 `json:"lost_records"`    // inside a sink Write that failed
+	LostRecords    uint64 `json:"lost_records"`    // inside a sink Write that failed, or not delivered by a WriteRecords call that failed
 	LostBytes      uint64 `json:"lost_bytes"`      //
-	Flushes        uint64 `json:"flushes"`         // sink Write calls, notices included
+	Flushes        uint64 `json:"flushes"`         // sink Write (or WriteRecords) calls, notices included
 	Waits          uint64 `json:"waits"`           // Writes that had to wait in line for room (Block, WriteWait)
-	SinkErrors     uint64 `json:"sink_errors"`     // errors and panics from the sink's Write and Sync
+	SinkErrors     uint64 `json:"sink_errors"`     // errors and panics from the sink's Write (or WriteRecords) and Sync
 
 	// Records a dead process left in the spool, written to the sink by New
 	// (see WithSpool): whole records recovered; Repeated, the records it

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -203,6 +204,143 @@ func TestTortureSinkFailures(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, uint64(handed), stats.Records)
 			assert.Equal(t, uint64(st.writers*st.records), uint64(handed)+stats.DroppedRecords)
+		})
+	}
+}
+
+// TestTortureRecordWriter is the torture test for a sink that is a
+// RecordWriter, under Block and Drop, with and without a max write size:
+// every record reaches it exactly once (under Drop: once or, counted, not
+// at all), whole, in its writer's order, each slice one record, each call
+// within the max write size unless it holds a single record; and the
+// Stats add up.
+func TestTortureRecordWriter(t *testing.T) {
+	for _, policy := range []Overflow{Block, Drop} {
+		for _, maxWrite := range []int{0, 1000} {
+			t.Run(fmt.Sprintf("%s/max=%d", policy, maxWrite), func(t *testing.T) {
+				var mu sync.Mutex
+				rng := rand.New(rand.NewPCG(3, 4))
+				s := &recordSink{writeRecords: func(recs [][]byte) (int, error) {
+					mu.Lock()
+					d := time.Duration(rng.Int64N(int64(200*time.Microsecond) + 1))
+					mu.Unlock()
+					time.Sleep(d)
+					return len(recs), nil
+				}}
+				w := newWriter(t, WithSink(s), WithBufferSize(tortureSize), WithOverflow(policy),
+					WithMaxWriteSize(maxWrite), WithFlushInterval(time.Millisecond))
+				st := streams{seed: 46, writers: 16, records: 300, size: tortureSize, minLen: 4, maxLen: 5000}
+				st.run(t, func(g, k int, p []byte) (int, error) {
+					n, err := w.Write(p)
+					if policy == Drop {
+						runtime.Gosched() // see TestTortureDrop
+					}
+					return n, err
+				})
+				require.NoError(t, w.Close())
+
+				delivered := requireOneRecordEach(t, st, s.Delivered(), policy == Block)
+				calls := s.Calls()
+				for i, c := range calls {
+					require.NotEmpty(t, c, "call %d", i)
+					require.LessOrEqual(t, len(c), maxRecordsPerCall, "call %d", i)
+					if maxWrite > 0 && total(c) > maxWrite {
+						require.Len(t, c, 1, "call %d: %d bytes, over the max write size, in more than one record", i, total(c))
+					}
+				}
+				records, _ := st.total()
+				stats := w.Stats()
+				assert.Equal(t, uint64(delivered), stats.Records)
+				assert.Equal(t, stats.Records, stats.WrittenRecords)
+				assert.Equal(t, stats.Bytes, stats.WrittenBytes)
+				assert.Equal(t, uint64(records), stats.Records+stats.DroppedRecords)
+				assert.Equal(t, uint64(len(calls)), stats.Flushes)
+				assert.Zero(t, s.Writes())
+				if policy == Block {
+					assert.Zero(t, stats.DroppedRecords)
+				}
+				t.Logf("%d records: %d delivered in %d calls, %d dropped", records, delivered, len(calls), stats.DroppedRecords)
+			})
+		}
+	}
+}
+
+// failingRecords is failingSink for a RecordWriter: one call in ten
+// delivers part of its records and fails, one in ten reports fewer
+// records than it has without an error, one in ten panics.
+type failingRecords struct {
+	mu                  sync.Mutex
+	handed, delivered   [][]byte
+	calls, failures     int
+	lostRecs, lostBytes int
+}
+
+func (f *failingRecords) WriteRecords(recs [][]byte) (int, error) {
+	f.mu.Lock()
+	f.calls++
+	mode := mix(uint64(f.calls)) % 10
+	n := len(recs)
+	if mode < 3 {
+		f.failures++
+		n = int(mix(uint64(f.calls)+1) % uint64(len(recs)))
+		if mode == 2 {
+			n = 0 // a panic delivers nothing that the Writer knows of
+		}
+		f.lostRecs += len(recs) - n
+		f.lostBytes += total(recs[n:])
+	}
+	for i, r := range recs {
+		f.handed = append(f.handed, bytes.Clone(r))
+		if i < n {
+			f.delivered = append(f.delivered, bytes.Clone(r))
+		}
+	}
+	f.mu.Unlock()
+	switch mode {
+	case 0:
+		return n, errSink
+	case 1:
+		return n, nil
+	case 2:
+		panic("sink exploded")
+	}
+	return n, nil
+}
+
+func (f *failingRecords) Write(p []byte) (int, error) { panic("Write called on a RecordWriter") }
+
+// TestTortureRecordWriterFailures is TestTortureSinkFailures for a
+// RecordWriter: the records a failed call did not deliver are counted
+// lost exactly, those before them written, and under Block every record
+// was handed to the sink exactly once, in order, failed call or not.
+func TestTortureRecordWriterFailures(t *testing.T) {
+	for _, policy := range []Overflow{Block, Drop} {
+		t.Run(policy.String(), func(t *testing.T) {
+			const size = 256
+			s := &failingRecords{}
+			w := newWriter(t, WithSink(s), WithBufferSize(size), WithOverflow(policy),
+				WithFlushInterval(time.Millisecond), WithErrorHandler(func(error) {}))
+			st := streams{seed: 47, writers: 8, records: 600, size: size, minLen: 4, maxLen: 2*size + 3}
+			st.run(t, func(g, k int, p []byte) (int, error) {
+				if k%100 == 0 {
+					_ = w.Sync() // sink errors are expected here
+				}
+				return w.Write(p)
+			})
+			_ = w.Close()
+
+			stats := w.Stats()
+			assert.Equal(t, stats.Records, stats.WrittenRecords+stats.LostRecords)
+			assert.Equal(t, stats.Bytes, stats.WrittenBytes+stats.LostBytes)
+			assert.Equal(t, uint64(s.lostRecs), stats.LostRecords)
+			assert.Equal(t, uint64(s.lostBytes), stats.LostBytes)
+			assert.Equal(t, uint64(s.failures), stats.SinkErrors)
+			assert.Equal(t, uint64(s.calls), stats.Flushes)
+			assert.NotZero(t, stats.LostRecords)
+			written := requireOneRecordEach(t, st, s.delivered, false)
+			assert.Equal(t, uint64(written), stats.WrittenRecords)
+			handed := requireOneRecordEach(t, st, s.handed, policy == Block)
+			assert.Equal(t, uint64(handed), stats.Records)
 		})
 	}
 }

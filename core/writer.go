@@ -19,7 +19,7 @@ var (
 	ErrTimeout = errors.New("asynclog: sink did not finish in time")
 
 	// ErrSinkPanic is matched by the error reported when the sink panics
-	// inside Write or Sync, when a notice format (WithNotices) panics, and
+	// inside Write, WriteRecords or Sync, when a notice format (WithNotices) panics, and
 	// when any of them, or the error handler, ends the writer goroutine
 	// with runtime.Goexit. The panic is recovered and the writer goroutine
 	// goes on (a new one, after a Goexit).
@@ -32,7 +32,9 @@ var (
 
 	// ErrReentrant is matched by the error Sync and Close return when they
 	// are called from the sink, the error handler or a notice format, on
-	// the writer goroutine, which cannot wait for itself.
+	// the writer goroutine, which cannot wait for itself, directly or
+	// through other Writers whose writer goroutines wait for it (see
+	// SyncAll).
 	ErrReentrant = errors.New("asynclog: called from the writer goroutine")
 )
 
@@ -55,16 +57,16 @@ type Writer struct {
 	awake atomic.Bool
 	_     cacheLinePad
 
-	cfg       config
-	maxRecord int             // longer records never fit a buffer: the writer goroutine writes them alone
-	wake      chan struct{}   // non-blocking nudges for the writer goroutine
-	syncs     chan chan error // Sync requests
-	closing   chan struct{}   // closed by Close to stop the writer goroutine
-	done      chan struct{}   // closed when the writer goroutine has exited
-	closeErr  error           // what Close returns; written before done is closed
-	runner    atomic.Uint64   // the writer goroutine's id (see goid)
-	spool     *spool          // nil without WithSpool, or when it could not be opened
-	stage     []byte          // with a spool, where the writer goroutine gathers records
+	cfg      config
+	wake     chan struct{}   // non-blocking nudges for the writer goroutine
+	syncs    chan chan error // Sync requests
+	closing  chan struct{}   // closed by Close to stop the writer goroutine
+	done     chan struct{}   // closed when the writer goroutine has exited
+	closeErr error           // what Close returns; written before done is closed
+	runner   atomic.Uint64   // the writer goroutine's id (see goid)
+	spool    *spool          // nil without WithSpool, or when it could not be opened
+	stage    []byte          // with a spool, where the writer goroutine gathers records
+	records  *recordCalls    // set by New if the sink is a RecordWriter, or nil
 	// recovering, if not nil, is closed when the recovery of the spool,
 	// which New gave up waiting for, has ended (see recovery): the writer
 	// goroutine calls the sink only after that.
@@ -105,6 +107,12 @@ type Writer struct {
 	exited interruption // writer goroutine only
 }
 
+// maxRecord returns the longest record a buffer of the configured size
+// holds: longer ones never fit, and the writer goroutine writes them
+// alone. (Computed, not kept: a Writer of 888 bytes or less, with the
+// heap's 8-byte header, fits the 896-byte size class.)
+func (w *Writer) maxRecord() int { return maxRecordIn(w.cfg.bufferSize) }
+
 // spareState says where the spare buffer is in its cycle.
 type spareState int32
 
@@ -140,15 +148,15 @@ const initialBufferSize = 64 << 10
 func New(opts ...Option) *Writer {
 	cfg := newConfig(opts)
 	w := &Writer{
-		drop:      cfg.overflow == Drop,
-		cfg:       cfg,
-		maxRecord: maxRecordIn(cfg.bufferSize),
-		wake:      make(chan struct{}, 1),
-		syncs:     make(chan chan error),
-		closing:   make(chan struct{}),
-		done:      make(chan struct{}),
-		size:      min(initialBufferSize, cfg.bufferSize),
+		drop:    cfg.overflow == Drop,
+		cfg:     cfg,
+		wake:    make(chan struct{}, 1),
+		syncs:   make(chan chan error),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+		size:    min(initialBufferSize, cfg.bufferSize),
 	}
+	w.records = newRecordCalls(cfg.sink)
 	w.notes.init()
 	w.awake.Store(true) // until the writer goroutine has looked
 	if cfg.spoolPath != "" {
@@ -261,7 +269,7 @@ const maxAttempts = 4
 // unmoved saw a cur with no room and a spare not free at once.
 func (w *Writer) writeOrDrop(p []byte) (int, error) {
 	n := len(p)
-	if n > w.maxRecord {
+	if n > w.maxRecord() {
 		return w.dropped(n)
 	}
 	for attempt := 0; ; attempt++ {
@@ -351,7 +359,7 @@ func (w *Writer) writeInLine(p []byte) (int, error) {
 		w.mu.Unlock()
 		return w.dropped(n)
 	}
-	large := n > w.maxRecord
+	large := n > w.maxRecord()
 	if !large && len(w.queue) == 0 {
 		// Nobody is waiting: the buffer that had no room may have been
 		// swapped out since.
@@ -503,9 +511,27 @@ func (w *Writer) claimLocked() *buffer {
 // wrapped (match it with errors.Is), or an error matching ErrTimeout if the
 // sink has not finished within the sync timeout. After Close it returns
 // nil.
+//
+// Called from the sink, the error handler or a notice format, on the
+// writer goroutine, it returns an error matching ErrReentrant at once; so
+// it does when the caller is the writer goroutine of another Writer that
+// this one's writer goroutine waits for, directly or through others, in a
+// Sync or Close of its own (see SyncAll).
 func (w *Writer) Sync() error {
-	if w.onRunner() {
+	return w.syncFor(goid())
+}
+
+// syncFor is Sync called by the goroutine whose id is caller: SyncAll
+// calls it from goroutines of its own for its caller.
+func (w *Writer) syncFor(caller uint64) error {
+	if caller == w.runner.Load() {
 		return fmt.Errorf("%w: Sync", ErrReentrant)
+	}
+	if from := runningWriter(caller); from != nil {
+		if !startWait(from, w) {
+			return fmt.Errorf("%w: Sync from the writer goroutine of a Writer that this one's writer goroutine waits for", ErrReentrant)
+		}
+		defer endWait(from, w)
 	}
 	reply := make(chan error, 1)
 	t := time.NewTimer(w.cfg.syncTimeout)
@@ -533,9 +559,13 @@ func (w *Writer) Sync() error {
 // sync timeout; in that case the writer goroutine finishes the job if the
 // sink ever returns. Close does not close the sink. It is safe to call more
 // than once and concurrently; every call waits for the same shutdown and
-// returns its result, or a timeout error if it gave up first.
+// returns its result, or a timeout error if it gave up first. Called from
+// the writer goroutine, its own or one that would wait for itself through
+// this Writer (see Sync), it returns an error matching ErrReentrant
+// without waiting.
 func (w *Writer) Close() error {
-	if w.onRunner() {
+	caller := goid()
+	if caller == w.runner.Load() {
 		return fmt.Errorf("%w: Close", ErrReentrant)
 	}
 	w.mu.Lock()
@@ -554,6 +584,12 @@ func (w *Writer) Close() error {
 	}
 	w.mu.Unlock()
 
+	if from := runningWriter(caller); from != nil {
+		if !startWait(from, w) {
+			return fmt.Errorf("%w: Close from the writer goroutine of a Writer that this one's writer goroutine waits for: it closes without the wait", ErrReentrant)
+		}
+		defer endWait(from, w)
+	}
 	t := time.NewTimer(w.cfg.syncTimeout)
 	defer t.Stop()
 	select {

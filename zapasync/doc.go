@@ -28,7 +28,12 @@
 //	defer zapasync.CloseSinks() // after logger.Sync()
 //
 // RegisterSink documents the URLs, their settings (buffer, flush,
-// overflow, maxwrite and spool) and how such sinks are closed.
+// overflow, maxwrite and spool) and how such sinks are closed. It also
+// registers "asynclog+relp" and "asynclog+syslog", which send each entry
+// to a syslog collector such as rsyslog, over RELP or RFC 6587 TCP (see
+// package syslogsink):
+//
+//	cfg.OutputPaths = []string{"asynclog+relp://logs.example.com:2514?spool=/var/lib/app/log.spool"}
 //
 // # Exit and panic
 //

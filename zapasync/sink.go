@@ -3,6 +3,7 @@ package zapasync
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/url"
@@ -18,10 +19,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/asynclog/asynclog/core"
+	"github.com/asynclog/asynclog/syslogsink"
 )
 
-// Scheme is the URL scheme RegisterSink registers with zap.
+// Scheme is the URL scheme RegisterSink registers with zap for files and
+// the standard streams.
 const Scheme = "asynclog"
+
+// SchemeRELP and SchemeSyslog are the URL schemes RegisterSink registers
+// with zap for a syslog collector: RELP, and syslog over TCP (RFC 6587
+// octet counting), through a syslogsink.Sink.
+const (
+	SchemeRELP   = "asynclog+relp"
+	SchemeSyslog = "asynclog+syslog"
+)
 
 // RegisterSink registers the URL scheme "asynclog" with zap, so that an
 // output path such as "asynclog:///var/log/app.log" in a zap.Config (its
@@ -56,6 +67,14 @@ const Scheme = "asynclog"
 //	maxwrite=100MiB   core.WithMaxWriteSize: bytes, or a whole number of B, KiB, MiB or GiB
 //	spool=app.spool   core.WithSpool: a file path, absolute or relative to the working directory
 //
+// A relative path, of the log as of the spool, is resolved against the
+// process's working directory when zap opens the sink, not against the
+// log's directory: "asynclog:///var/log/app.log?spool=app.spool" puts the
+// spool in the working directory, and a program started from another
+// directory uses (or creates) another spool, leaving the first one's
+// records unrecovered. Give the spool an absolute path, as the log's:
+// "asynclog:///var/log/app.log?spool=/var/log/app.spool".
+//
 // For example "asynclog:app.log?buffer=256KiB&overflow=drop". Keys and
 // values are percent-decoded as the path is: a space is %20, '&' is %26,
 // '%' is %25, and '+' stands for itself, not for a space. Anything else
@@ -64,6 +83,50 @@ const Scheme = "asynclog"
 // error that says why. A spool that cannot be used does not: as
 // core.WithSpool says, the core then runs on memory buffers, and the
 // error goes to the error handler and to the first logger.Sync().
+//
+// # Collectors
+//
+// RegisterSink also registers the schemes "asynclog+relp" and
+// "asynclog+syslog", which send each entry as one syslog message to a
+// collector (rsyslog, say) through a syslogsink.Sink under the core:
+//
+//	asynclog+relp://logs.example.com:2514     RELP: acknowledged, at least once
+//	asynclog+syslog://logs.example.com:6514   syslog over TCP, RFC 6587 octet counting: at most once
+//
+// A host and a port are required; a path, a user and a fragment are not
+// allowed. Their query takes the parameters above, and these, each at
+// most once, all optional:
+//
+//	format=raw        syslogsink.WithFormat: rfc5424 (the default) or raw
+//	facility=local0   syslogsink.WithFacility: a name (kern, user, daemon, local0 ... local7) or 0 to 23
+//	app=shop          syslogsink.WithAppName
+//	hostname=web-1    syslogsink.WithHostname
+//	maxmsg=64KiB      syslogsink.WithMaxMessageSize: bytes, B, KiB, MiB or GiB
+//	window=256        syslogsink.WithWindow (RELP)
+//	tls=on            syslogsink.WithTLS, trusting the system's roots; "off" is the default
+//	ca=/etc/ca.pem    with tls=on: trust the CA certificates of this PEM file instead
+//	cert=/etc/c.pem   with tls=on and key: a client certificate (rsyslog's RELP over TLS asks for one)
+//	key=/etc/c.key
+//
+// While the collector cannot be reached the sink retries, with backoff,
+// and writes each failed attempt to os.Stderr, at most one a second; the
+// core's buffers fill meanwhile and overflow decides. A sink's Close
+// flushes, then closes the syslogsink.Sink, which stops its retries: what
+// was still not delivered is then counted lost and reported to the core's
+// error handler.
+//
+// # OpenTelemetry Collector
+//
+// RegisterSink also registers the schemes asynclog+otlp and asynclog+otlps
+// (SchemeOTLP and SchemeOTLPS): "asynclog+otlp://127.0.0.1:4318" writes
+// through a new core.Writer to an otlpsink.Sink that sends each entry,
+// as one OTLP LogRecord, to the collector at http://127.0.0.1:4318/v1/logs
+// ("asynclog+otlps://otel.example.com" over https, verified against the
+// system's roots). A path in the URL is the endpoint's base path. The
+// query takes the parameters above, except that spool is the only path.
+// For headers, a private CA or resource attributes, build the Sink with
+// otlpsink.New and give it to New with core.WithSink. The sink's Close
+// closes the Writer and then the otlpsink.Sink.
 //
 // # What a sink does
 //
@@ -87,8 +150,13 @@ const Scheme = "asynclog"
 // CloseSinks before the program ends, or at least logger.Sync(), which
 // leaves nothing buffered.
 func RegisterSink(opts ...core.Option) error {
-	if err := zap.RegisterSink(Scheme, sinkFactory(opts)); err != nil {
-		return fmt.Errorf("zapasync: registering the %s scheme: %w", Scheme, err)
+	for _, scheme := range []string{Scheme, SchemeRELP, SchemeSyslog} {
+		if err := zap.RegisterSink(scheme, sinkFactory(opts)); err != nil {
+			return fmt.Errorf("zapasync: registering the %s scheme: %w", scheme, err)
+		}
+	}
+	if err := registerOTLP(opts); err != nil {
+		return err
 	}
 	return nil
 }
@@ -118,10 +186,12 @@ var openSinks struct {
 	set map[*sink]struct{}
 }
 
-// A sink is a WriteSyncer over a file or a standard stream: a zap.Sink.
+// A sink is a WriteSyncer over a file, a standard stream or a syslog
+// collector: a zap.Sink.
 type sink struct {
 	*WriteSyncer
-	file *os.File // the file opened; nil for os.Stdout and os.Stderr
+	file *os.File  // the file opened; nil for os.Stdout and os.Stderr
+	net  io.Closer // the collector's sink (syslogsink or otlpsink), closed after the WriteSyncer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -135,6 +205,9 @@ func (s *sink) Close() error {
 		delete(openSinks.set, s)
 		openSinks.mu.Unlock()
 		s.closeErr = s.WriteSyncer.Close()
+		if s.net != nil {
+			s.closeErr = errors.Join(s.closeErr, s.net.Close())
+		}
 		if s.file != nil {
 			s.closeErr = errors.Join(s.closeErr, s.file.Close())
 		}
@@ -154,8 +227,18 @@ func sinkFactory(defaults []core.Option) func(*url.URL) (zap.Sink, error) {
 			return nil, fmt.Errorf("zapasync: %w", err)
 		}
 		s := &sink{}
-		out := t.stream
-		if out == nil {
+		var out io.Writer
+		switch {
+		case t.addr != "":
+			opts, err := t.syslogOptions()
+			if err != nil {
+				return nil, fmt.Errorf("zapasync: %v: %w", u, err)
+			}
+			collector := syslogsink.New(t.addr, opts...)
+			s.net, out = collector, collector
+		case t.stream != nil:
+			out = t.stream
+		default:
 			if s.file, err = os.OpenFile(t.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666); err != nil {
 				return nil, fmt.Errorf("zapasync: %w", err)
 			}
@@ -177,8 +260,12 @@ func sinkFactory(defaults []core.Option) func(*url.URL) (zap.Sink, error) {
 // A sinkTarget is what an asynclog URL says: where to write, and the
 // settings its query overrides (zero where it does not).
 type sinkTarget struct {
-	path   string   // the file, if stream is nil
+	path   string   // the file, if stream is nil and addr empty
 	stream *os.File // os.Stdout or os.Stderr
+	addr   string   // a collector's host:port, for SchemeRELP and SchemeSyslog
+
+	protocol syslogsink.Protocol
+	syslog   map[string]string // the collector's parameters given
 
 	bufferSize   int
 	flush        time.Duration
@@ -214,6 +301,9 @@ func (t sinkTarget) options() []core.Option {
 // parseSinkURL reads an asynclog URL, as zap parsed it.
 func parseSinkURL(u *url.URL) (sinkTarget, error) {
 	var t sinkTarget
+	if u.Scheme == SchemeRELP || u.Scheme == SchemeSyslog {
+		return parseCollectorURL(u)
+	}
 	switch {
 	case u.User != nil:
 		return t, fmt.Errorf("%v: a user is not allowed", u)
@@ -296,6 +386,13 @@ func (t *sinkTarget) parseQuery(rawQuery string) error {
 			}
 			t.spool = filepath.FromSlash(v)
 		default:
+			if t.addr != "" && slices.Contains(collectorParams, key) {
+				t.syslog[key] = v
+				continue
+			}
+			if t.addr != "" {
+				return fmt.Errorf("unknown parameter %q: want buffer, flush, overflow, maxwrite, spool, %s", key, strings.Join(collectorParams, ", "))
+			}
 			return fmt.Errorf("unknown parameter %q: want buffer, flush, overflow, maxwrite or spool", key)
 		}
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -100,8 +101,9 @@ func runCommand(args ...string) (code int, stdout, stderr string) {
 }
 
 // TestRecover lets a process crash with its records in the spool, and
-// checks that asynclog recover writes them all, in order, says so on
-// standard error, and writes nothing the second time.
+// checks that asynclog recover writes them all, in order, after the
+// notice a restart writes, says so on standard error, and writes nothing
+// the second time.
 func TestRecover(t *testing.T) {
 	child()
 	path := filepath.Join(t.TempDir(), "app.spool")
@@ -113,7 +115,16 @@ func TestRecover(t *testing.T) {
 	for i := range lines {
 		want.WriteString(line(i))
 	}
-	assert.Equal(t, want.String(), stdout)
+	notice, records, ok := strings.Cut(stdout, "\n")
+	require.True(t, ok, "%q", stdout)
+	assert.Equal(t, want.String(), records)
+	var note map[string]any
+	require.NoError(t, json.Unmarshal([]byte(notice), &note), "%q", notice)
+	assert.Equal(t, "recovered", note["asynclog"])
+	assert.Equal(t, "warn", note["level"])
+	assert.EqualValues(t, lines, note["records"])
+	assert.EqualValues(t, want.Len(), note["bytes"])
+	assert.Contains(t, note["msg"], "from spool "+path)
 	assert.Contains(t, stderr, fmt.Sprintf("asynclog: recovered %d records (%d bytes) from spool %s", lines, want.Len(), path))
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "a one-line summary")
 	// The sink took none of them, but the process died in its first
@@ -125,6 +136,64 @@ func TestRecover(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "nothing to recover in spool "+path)
+}
+
+// TestRecoverNoticeFormats checks -notice text, which writes the notice
+// as a Writer with core.TextNotice does, and -notice none, which writes
+// the records alone.
+func TestRecoverNoticeFormats(t *testing.T) {
+	child()
+	var want strings.Builder
+	for i := range lines {
+		want.WriteString(line(i))
+	}
+	for _, format := range []string{"text", "none"} {
+		path := filepath.Join(t.TempDir(), "app.spool")
+		startChild(t, "TestRecoverNoticeFormats", path, false)
+		code, stdout, stderr := runCommand("recover", "-notice", format, path)
+		require.Equal(t, 0, code, stderr)
+		if format == "none" {
+			assert.Equal(t, want.String(), stdout)
+			continue
+		}
+		notice, records, ok := strings.Cut(stdout, "\n")
+		require.True(t, ok, "%q", stdout)
+		assert.Equal(t, want.String(), records)
+		assert.True(t, strings.HasPrefix(notice, fmt.Sprintf("asynclog: recovered %d records (%d bytes) from spool %s", lines, want.Len(), path)), "%q", notice)
+		assert.Equal(t, strings.TrimSuffix(stderr, "\n"), notice, "the summary is the notice")
+	}
+	code, stdout, stderr := runCommand("recover", "-notice", "xml", "app.spool")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "-notice xml: want json, text or none")
+}
+
+// TestRecoverRefusesForeignSpool checks that asynclog recover refuses a
+// spool that group or others may write, and a symbolic link, writing
+// nothing and leaving them as they were.
+func TestRecoverRefusesForeignSpool(t *testing.T) {
+	child()
+	path := filepath.Join(t.TempDir(), "app.spool")
+	startChild(t, "TestRecoverRefusesForeignSpool", path, false)
+	require.NoError(t, os.Chmod(path, 0o666))
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+	code, stdout, stderr := runCommand("recover", path)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "asynclog: spool")
+	assert.Contains(t, stderr, "refused: mode 0666 lets group or others read or write it")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(before, after), "the spool changed")
+
+	require.NoError(t, os.Chmod(path, 0o600))
+	link := filepath.Join(filepath.Dir(path), "link.spool")
+	require.NoError(t, os.Symlink(path, link))
+	code, stdout, stderr = runCommand("recover", link)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "refused: a symbolic link")
 }
 
 // TestRecoverHeldSpool checks that asynclog recover refuses a spool that a
@@ -164,11 +233,11 @@ func TestUsage(t *testing.T) {
 		code, stdout, stderr := runCommand(args...)
 		assert.Equal(t, 2, code, "%q", args)
 		assert.Empty(t, stdout)
-		assert.Contains(t, stderr, "usage: asynclog recover SPOOL", "%q", args)
+		assert.Contains(t, stderr, "usage: asynclog recover [-notice json|text|none] SPOOL", "%q", args)
 	}
 	for _, args := range [][]string{{"-h"}, {"recover", "-h"}} {
 		code, _, stderr := runCommand(args...)
 		assert.Equal(t, 0, code, "%q", args)
-		assert.Contains(t, stderr, "usage: asynclog recover SPOOL", "%q", args)
+		assert.Contains(t, stderr, "usage: asynclog recover [-notice json|text|none] SPOOL", "%q", args)
 	}
 }
