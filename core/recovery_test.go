@@ -589,3 +589,23 @@ func TestRecoverEndsTornLineOfFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverTornLineThenNotice checks the order of what Recover writes
+// into a log that ends mid-line, given a notice format: the newline that
+// ends the torn line, then the notice, then the records.
+func TestRecoverTornLineThenNotice(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "spool")
+	recs := lines(0, 1, 3)
+	deadSpool(t, path, testSpoolSize, func(s *spool) {
+		commit(t, s.buffers[0], 1, recs...)
+		s.enter(nil)
+	})
+	before := append(appendLine(nil, 0, 0), cutLine...)
+	f := appendFile(t, filepath.Join(dir, "log"), before)
+	note, err := Recover(path, f, WithNotices(JSONNotice))
+	require.NoError(t, err)
+	data, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	assert.Equal(t, string(before)+"\n"+string(JSONNotice(note))+string(bytes.Join(recs, nil)), string(data))
+}
