@@ -333,10 +333,10 @@ func (p *replayer) run(write func(p []byte, run []spooled) error) error {
 	limit := min(p.limit, len(p.stage), spoolStep)
 	for p.next < len(p.records) {
 		first := p.next
-		i, n := p.span(first, limit, len(p.records))
+		i, _ := p.span(first, limit, len(p.records))
 		b := p.records[first].record
 		if i > first+1 {
-			n = 0
+			n := 0
 			for _, r := range p.records[first:i] {
 				n += copy(p.stage[n:], r.record)
 			}
