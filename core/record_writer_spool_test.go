@@ -195,3 +195,26 @@ func TestRecoveryIntoRecordWriter(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryIntoRecordWriterDiedInCall: a spool left by a process that
+// died inside a sink call, with nothing to recover, gives a RecordWriter
+// no call at all, and leaves the spool saying no call is under way, so
+// that a later Writer with a sink of another kind writes no newline.
+func TestRecoveryIntoRecordWriterDiedInCall(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "spool")
+	deadSpool(t, path, testSpoolSize, func(s *spool) { s.enter(nil) })
+	s := &recordSink{}
+	w := New(WithSink(s), WithSpool(path), WithBufferSize(testSpoolSize), WithErrorHandler(func(err error) { t.Error(err) }))
+	require.NotNil(t, w.spool)
+	assert.False(t, w.spool.diedInCall())
+	require.NoError(t, w.Close())
+	assert.Empty(t, s.Calls())
+	assert.Zero(t, s.Writes())
+
+	f := appendFile(t, filepath.Join(dir, "log"), nil)
+	c := &countingWriter{w: f}
+	w = New(WithSink(c), WithSpool(path), WithBufferSize(testSpoolSize), WithErrorHandler(func(err error) { t.Error(err) }))
+	require.NoError(t, w.Close())
+	assert.Zero(t, c.calls.Load(), "a newline written to a sink that was never torn")
+}

@@ -71,8 +71,11 @@ func (w *Writer) recoverSpool(s *spool) {
 	if len(rc.r.records) == 0 && (w.records != nil || !s.diedInCall() && !rc.r.midWrite) {
 		// Nothing to write, and nothing cut short in the sink: the
 		// last process closed its Writer, or died between calls (or
-		// its sink frames its own records: see RecordWriter).
+		// its sink frames its own records: see RecordWriter). The
+		// header says no call is under way, should this process die
+		// between calls with a sink of another kind.
 		s.markWritten()
+		s.head.calling.Store(notCalling)
 		clearSpool(s)
 		w.spool = s
 		return
