@@ -76,9 +76,10 @@
 // # Reentrancy
 //
 // The sink, the error handler and a notice format run on the writer
-// goroutine. They may log through the same Writer: such a record is
-// accepted if there is room and otherwise dropped and counted, never
-// waited for; Sync and Close called from there return ErrReentrant at
+// goroutine (or, while a spool is recovered, on the recovery's goroutine,
+// which the writer goroutine waits for). They may log through the same
+// Writer: such a record is accepted if there is room and otherwise
+// dropped and counted, never waited for; Sync and Close called from there return ErrReentrant at
 // once. SyncAll called from there syncs the other Writers, and not this
 // one, nor one whose own writer goroutine waits for this one's: a writer
 // goroutine never waits for itself.

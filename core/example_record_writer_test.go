@@ -25,7 +25,8 @@ func (framer) WriteRecords(records [][]byte) (int, error) {
 	return len(records), nil
 }
 
-// Write is what a spool's recovery uses (see core.RecordWriter).
+// Write makes framer an io.Writer, as core.WithSink requires; a Writer
+// never calls it, since framer is a core.RecordWriter.
 func (framer) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 
 // A sink that implements core.RecordWriter gets the records with their

@@ -69,6 +69,15 @@ type exitPlan struct {
 	// ready. MaxWriteSize bounds the writes.
 	StallAfter   int
 	MaxWriteSize int
+	Tear         bool          // the stalled write first writes half of its bytes, as a kill inside write(2) leaves them
+	SyncTimeout  time.Duration // 0: the default
+
+	// The sink: Delay before every write (a slow sink), and Wrapped in a
+	// counting io.Writer, which recovery cannot read back. ReadyEarly says
+	// ready before New, for a child killed while it recovers.
+	Delay      time.Duration
+	Wrapped    bool
+	ReadyEarly bool
 
 	// Records makes the sink a RecordWriter (recordFile) that writes each
 	// record to the file. With StallAfter, it takes StallAfter calls,
@@ -110,13 +119,25 @@ func (p exitPlan) runChild() {
 		panic(err)
 	}
 	sink := io.Writer(file)
+	if p.Delay > 0 {
+		sink = slowFile{file, p.Delay}
+	}
+	if p.Wrapped {
+		sink = &countingWriter{w: sink}
+	}
 	switch {
 	case p.Records:
 		sink = &recordFile{f: file, left: p.StallAfter, ready: ready}
 	case p.StallAfter > 0:
-		sink = &stallingFile{f: file, left: p.StallAfter, ready: ready}
+		sink = &stallingFile{f: file, left: p.StallAfter, ready: ready, tear: p.Tear}
 	}
-	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize), WithFlushInterval(p.FlushInterval)}
+	if p.ReadyEarly {
+		if _, err := ready.Write([]byte{1}); err != nil {
+			panic(err)
+		}
+	}
+	opts := []Option{WithSink(sink), WithBufferSize(p.BufferSize), WithMaxWriteSize(p.MaxWriteSize), WithFlushInterval(p.FlushInterval),
+		WithSyncTimeout(p.SyncTimeout)}
 	if p.Spool != "" {
 		opts = append(opts, WithSpool(p.Spool))
 	}
@@ -152,8 +173,10 @@ func (p exitPlan) runChild() {
 	if p.Records && p.StallAfter > 0 {
 		time.Sleep(time.Hour) // the sink says when it is ready, and the parent kills the process
 	}
-	if _, err := ready.Write([]byte{1}); err != nil {
-		panic(err)
+	if !p.ReadyEarly && p.StallAfter == 0 {
+		if _, err := ready.Write([]byte{1}); err != nil {
+			panic(err)
+		}
 	}
 	if p.Ending == endSIGKILL || p.Ending == endSignal {
 		time.Sleep(time.Hour) // until the parent ends it
@@ -197,15 +220,22 @@ func (p exitPlan) log(w *Writer, g, seq int, returned *atomic.Uint64) {
 }
 
 // A stallingFile is a sink that takes the first writes, then tells the
-// parent it is ready and blocks.
+// parent it is ready and blocks (having written half of the write, if it
+// tears).
 type stallingFile struct {
 	f     *os.File
 	left  int
 	ready *os.File
+	tear  bool
 }
 
 func (s *stallingFile) Write(p []byte) (int, error) {
 	if s.left == 0 {
+		if s.tear {
+			if _, err := s.f.Write(p[:len(p)/2]); err != nil {
+				panic(err)
+			}
+		}
 		if _, err := s.ready.Write([]byte{1}); err != nil {
 			panic(err)
 		}
@@ -249,7 +279,9 @@ func (r *recordFile) WriteRecords(recs [][]byte) (int, error) {
 	return n, nil
 }
 
-// Write is what recovery uses (see TestSpoolRecordWriterKilledMidCall).
+// Write is never called: a Writer hands a RecordWriter everything with
+// WriteRecords, what it recovers from a spool too (see
+// TestSpoolReplayIntoRecordWriter).
 func (r *recordFile) Write(p []byte) (int, error) { return r.f.Write(p) }
 
 // mapProgress maps the progress file, shared, as n counters.

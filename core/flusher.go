@@ -35,6 +35,13 @@ func (w *Writer) run() {
 		}
 		close(w.done)
 	}()
+	if w.recovering != nil {
+		// New gave up waiting for the recovery of the spool: the sink
+		// is the recovery's until it ends.
+		<-w.recovering
+	}
+	// From here on this goroutine calls the sink: Sync, Close and SyncAll
+	// called from it must know it (see startRunning) until it ends.
 	w.runner.Store(id)
 	startRunning(id, w)
 	if w.exited.interrupted() {
@@ -134,6 +141,9 @@ func (x *interruption) resume(w *Writer) {
 	if x.call {
 		x.call = false
 		w.stats.lost(x.records, int(x.bytes))
+		if w.spool != nil {
+			w.spool.head.calling.Store(notCalling) // the call is over
+		}
 	}
 	if wt := x.large; wt != nil {
 		if !x.largeCalled {
@@ -346,8 +356,10 @@ func (w *Writer) shutdown() {
 // finished, and gathers the records, without their headers, into runs as
 // long as the max write size allows: in place, moving each record down
 // over the headers before it, or, with a spool, whose frames must survive
-// until written, into a staging buffer. A record longer than the max
-// write size goes alone, straight from its frame.
+// until written, into a staging buffer, in runs of at most spoolStep
+// bytes, the progress stored around each (see sinkWrite), so that a crash
+// repeats at most one step. A record longer than a run goes alone,
+// straight from its frame.
 func (w *Writer) writeOut(b *buffer) {
 	w.writeOutFrom(b, 0)
 }
@@ -364,11 +376,11 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 	dst := b.data
 	if !inPlace {
 		if w.stage == nil {
-			w.stage = make([]byte, min(w.cfg.maxWriteSize, len(b.data)))
+			w.stage = make([]byte, min(w.cfg.maxWriteSize, len(b.data), spoolStep))
 		}
 		dst = w.stage
 	}
-	limit := min(w.cfg.maxWriteSize, len(dst)) // the longest run
+	limit := min(w.cfg.maxWriteSize, len(dst)) // the longest run (a step, with a spool)
 	start, end := 0, 0                         // the run gathered so far is dst[start:end]
 	var runRecords uint64
 	last := b.end()
@@ -422,7 +434,8 @@ func (w *Writer) freedLocked(b *buffer) {
 // sinkWrite writes p, which holds records whole records of b (nil for a
 // record written alone), to the sink, and accounts for it. With a spool,
 // the frames of b before upto are marked written, whether the call
-// succeeded or not: a failed write is counted and reported, not retried.
+// succeeded or not: a failed write is counted and reported, not retried;
+// and the call is marked in the spool's header (see spool.enter).
 func (w *Writer) sinkWrite(b *buffer, p []byte, records uint64, upto uint64) {
 	var meta *spoolMeta
 	if b != nil {
@@ -433,11 +446,8 @@ func (w *Writer) sinkWrite(b *buffer, p []byte, records uint64, upto uint64) {
 	}
 	// What the next writer goroutine needs, should this one not return.
 	w.exited.call, w.exited.records, w.exited.bytes, w.exited.from = true, records, uint64(len(p)), upto
-	err := w.sinkCall(p)
+	err := w.sinkCallIn(w.spool, p, meta, upto)
 	w.exited.call = false
-	if meta != nil {
-		meta.written.Store(upto)
-	}
 	if err != nil {
 		w.stats.lost(records, len(p))
 		w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) to the sink: %w", records, len(p), err))
@@ -448,6 +458,27 @@ func (w *Writer) sinkWrite(b *buffer, p []byte, records uint64, upto uint64) {
 
 // sinkCall makes one sink Write call and returns its error.
 func (w *Writer) sinkCall(p []byte) error {
+	return w.sinkCallIn(w.spool, p, nil, 0)
+}
+
+// sinkCallIn makes one sink Write call, marked in the header of spool s
+// if it is not nil: before it, that a call is under way, of records of the
+// buffer whose progress is m (nil for anything else); after it, that the
+// frames of that buffer before upto are written, and that it returned.
+// Every sink Write call of a Writer with a spool is marked so, so that
+// the next recovery knows whether the process died inside one.
+func (w *Writer) sinkCallIn(s *spool, p []byte, m *spoolMeta, upto uint64) error {
+	if s == nil {
+		return w.callSink(p)
+	}
+	s.enter(m)
+	err := w.callSink(p)
+	s.leave(m, upto)
+	return err
+}
+
+// callSink makes one sink Write call and returns its error.
+func (w *Writer) callSink(p []byte) error {
 	w.stats.flushes.Add(1)
 	n, err := safeWrite(w.cfg.sink, p)
 	if err == nil && n != len(p) {
@@ -505,7 +536,12 @@ func (w *Writer) report(err error) {
 
 // handle passes err to the error handler; a panicking handler must not
 // stop the writer goroutine.
+// Only during a recovery that outlived New (see recovery) can two
+// goroutines report at once: handling keeps the handler's calls one at a
+// time.
 func (w *Writer) handle(err error) {
+	w.handling.Lock()
+	defer w.handling.Unlock()
 	defer func() { _ = recover() }()
 	w.cfg.onError(err)
 }

@@ -24,7 +24,7 @@ type Notice struct {
 	Spool    string // the spool's path
 	PID      int    // the process that left it
 	Torn     uint64 // records whose copy never finished, skipped
-	Repeated uint64 // records of the sink write the process died in: they may appear twice
+	Repeated uint64 // records the dead process may have written already (the sink call it died in, at most a step; see WithSpool): they may appear twice
 }
 
 // NoticeKind says what a Notice reports.
@@ -158,7 +158,7 @@ func (w *Writer) writeNotice(note Notice, prefix []byte) {
 		if w.records != nil {
 			one := &w.records.single
 			one[0] = p // a record of its own
-			_, err = w.sinkRecords(one[:])
+			_, err = w.sinkRecordsIn(w.spool, one[:], nil, 0)
 			one[0] = nil
 		} else {
 			err = w.sinkCall(p)

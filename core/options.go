@@ -168,7 +168,8 @@ func WithErrorHandler(f func(error)) Option {
 }
 
 // WithSyncTimeout bounds how long Sync and Close wait for the sink to take
-// what is buffered and sync. A timeout that is not positive means
+// what is buffered and sync, and how long New waits for the recovery of a
+// spool (see WithSpool). A timeout that is not positive means
 // DefaultSyncTimeout. When it passes they return an error that matches
 // ErrTimeout; the records go on to the sink if it ever returns.
 func WithSyncTimeout(d time.Duration) Option {

@@ -28,11 +28,18 @@ import (
 // ErrSinkPanic) and the writer goroutine goes on.
 //
 // With a spool (WithSpool), the spool keeps the progress of the calls as
-// it keeps that of Writes: before a call, it marks the call's records as
-// being written; once the call returns, whatever it returned, as written.
-// What the spool protects is a process that dies while WriteRecords is in
-// progress: the next New with that spool hands the records of that call
-// to the sink again (counted in Stats.RepeatedRecords). Records a call
+// it keeps that of Writes: a call of records of a spooled buffer holds at
+// most a step (1 MiB) of them; before it, the spool marks its records as
+// being written and the call as under way; once it returns, whatever it
+// returned, the records as written and the call as over. What the spool
+// protects is a process that dies while WriteRecords is in progress: the
+// next New with that spool hands the records of that call to the sink
+// again, with WriteRecords, one record a call (counted in
+// Stats.RepeatedRecords), then the others it recovers, in calls bounded
+// as above, after the recovery notice, a call of its own. It never
+// writes a newline to end a line the dead call left torn, as it does for
+// a Write: a RecordWriter frames its own records, and a message cut short
+// is not a line that the next one would be glued to. Records a call
 // returned as not delivered are counted lost and not retried, after a
 // crash or not. So a sink that wants every record delivered at least once
 // retries inside WriteRecords until its peer has acknowledged them, and
@@ -43,8 +50,8 @@ import (
 // goroutine at a time, and may block: a sink that retries until its peer
 // answers makes the buffers fill, and the Writer's Overflow policy
 // decide. Sync and Close wait for the call in progress (within the sync
-// timeout). A RecordWriter is still an io.Writer: the sink's Write is used
-// only to write, after a crash, the records a spool recovers.
+// timeout). The sink's Write, which WithSink requires, is never called by
+// a Writer whose sink is a RecordWriter, not even to recover a spool.
 type RecordWriter interface {
 	WriteRecords(records [][]byte) (n int, err error)
 }
@@ -78,7 +85,9 @@ func newRecordCalls(sink any) *recordCalls {
 // writeRecordsFrom is writeOutFrom for a sink that is a RecordWriter: it
 // walks the frames of sealed buffer b from the frame at off on, as
 // writeOutFrom does, and hands the records to the sink as slices into b,
-// in calls bounded by the max write size and maxRecordsPerCall. Nothing
+// in calls bounded by the max write size and maxRecordsPerCall and, for a
+// spooled buffer, by spoolStep, the progress stored around each (see
+// sinkRecordsWrite), so that a crash repeats at most one step. Nothing
 // is moved or copied, with a spool or without: b's frames stay as they
 // are until every call has returned and b is cleared.
 //
@@ -89,6 +98,9 @@ func (w *Writer) writeRecordsFrom(b *buffer, off uint64) {
 	w.exited.buffer, w.exited.from = b, off // before any call out of the package
 	w.notes.writeDue(w)
 	limit := w.cfg.maxWriteSize
+	if b.meta != nil {
+		limit = min(limit, spoolStep)
+	}
 	recs, size := w.records.recs[:0], 0 // the call gathered so far: size bytes
 	last := b.end()
 	for {
@@ -135,8 +147,9 @@ func (w *Writer) writeRecord(p []byte) {
 // With a spool the progress is kept as sinkWrite keeps it: the frames
 // before upto (the end of the last record of the call) are marked being
 // written before the call, and written after it returns, whatever it
-// returned. The records after n of a call that failed are counted lost
-// and not retried; those of a call the process died in are in
+// returned, and the call is marked in the spool's header (see
+// sinkRecordsIn). The records after n of a call that failed are counted
+// lost and not retried; those of a call the process died in are in
 // [written, writing), which the next New replays.
 func (w *Writer) sinkRecordsWrite(b *buffer, recs [][]byte, size int, upto uint64) {
 	var meta *spoolMeta
@@ -149,11 +162,8 @@ func (w *Writer) sinkRecordsWrite(b *buffer, recs [][]byte, size int, upto uint6
 	// What the next writer goroutine needs, should this one not return:
 	// the whole call is then counted lost, as a Write's would be.
 	w.exited.call, w.exited.records, w.exited.bytes, w.exited.from = true, uint64(len(recs)), uint64(size), upto
-	n, err := w.sinkRecords(recs)
+	n, err := w.sinkRecordsIn(w.spool, recs, meta, upto)
 	w.exited.call = false
-	if meta != nil {
-		meta.written.Store(upto)
-	}
 	delivered := size
 	if n < len(recs) {
 		delivered = 0
@@ -169,6 +179,21 @@ func (w *Writer) sinkRecordsWrite(b *buffer, recs [][]byte, size int, upto uint6
 			len(recs), size, n, lost, size-delivered, err))
 	}
 	clear(recs) // keep no pointer into a buffer that may be let go
+}
+
+// sinkRecordsIn makes one WriteRecords call, marked in the header of
+// spool s if it is not nil, as sinkCallIn marks a Write: before it, that
+// a call is under way, of records of the buffer whose progress is m (nil
+// for anything else); after it, that the frames of that buffer before
+// upto are written, and that it returned.
+func (w *Writer) sinkRecordsIn(s *spool, recs [][]byte, m *spoolMeta, upto uint64) (int, error) {
+	if s == nil {
+		return w.sinkRecords(recs)
+	}
+	s.enter(m)
+	n, err := w.sinkRecords(recs)
+	s.leave(m, upto)
+	return n, err
 }
 
 // sinkRecords makes one WriteRecords call of the sink, which must be a

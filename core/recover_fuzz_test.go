@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -227,20 +228,108 @@ func FuzzRecover(f *testing.F) {
 
 		limit := MinBufferSize + in.intn(200)
 		stage := make([]byte, MinBufferSize+in.intn(600))
-		var got []byte
-		err := replay(r.records, stage, limit, func(p []byte, n uint64) error {
-			if len(p) > min(limit, len(stage)) {
-				require.Equal(t, uint64(1), n, "a long write of more than one record")
+		s.head = &spoolHeader{}
+		for i := range fbs {
+			if fbs[i].b != nil {
+				// The progress lives in the header, as in a spool file.
+				m := &s.head.meta[i]
+				m.epoch.Store(fbs[i].b.meta.epoch.Load())
+				m.written.Store(fbs[i].b.meta.written.Load())
+				m.writing.Store(fbs[i].b.meta.writing.Load())
+				for j := range r.records {
+					if r.records[j].meta == fbs[i].b.meta {
+						r.records[j].meta = m
+					}
+				}
+				s.buffers[i].meta = m
 			}
-			got = append(got, p...)
-			return nil
-		})
-		require.NoError(t, err)
-		var all []byte
-		for _, rec := range want {
-			all = append(all, rec.record...)
 		}
-		require.Equal(t, string(all), string(got))
+		// Replays that die in a sink call, up to three in a row, each
+		// killed in one of its calls (a Goexit stands for the kill: the
+		// call never returns), then one that finishes. What the sink
+		// gets from each call is all or nothing; no record may reach it
+		// more than twice.
+		copies := make([]int, len(want)) // whole copies in the sink, by index in want
+		thirds := make([]int, len(want)) // kills after a repeated record's call had reached the sink
+		for i, rec := range r.records {
+			if rec.repeat && in.byte()%2 == 0 {
+				copies[i]++ // the dead process's call reached the sink
+			}
+		}
+		rest, from := r, 0
+		for kills := in.intn(4); ; kills-- {
+			calls, dieAt := 0, -1
+			if kills > 0 {
+				dieAt = in.intn(4)
+			}
+			play := replayer{s: &s, records: rest.records, stage: stage, limit: limit}
+			done := make(chan bool)
+			go func() {
+				died := true
+				defer func() { done <- died }()
+				_ = play.run(func(p []byte, run []spooled) error {
+					if len(run) > 1 {
+						require.LessOrEqual(t, len(p), min(limit, len(stage), spoolStep), "a run longer than the limit")
+					}
+					for _, rec := range run {
+						require.False(t, rec.repeat && len(run) > 1, "a record that may be in the sink, in a run of %d", len(run))
+					}
+					var cat []byte
+					for _, rec := range run {
+						cat = append(cat, rec.record...)
+					}
+					require.Equal(t, string(cat), string(p))
+					// A kill in a call may come before or after its bytes
+					// reached the sink. After, for a record the dead
+					// process may have written already, is the one case
+					// of a third copy (see WithSpool).
+					whole := calls != dieAt || in.byte()%2 == 0
+					for k := range run {
+						if whole {
+							copies[from+play.next+k]++
+						}
+						if whole && calls == dieAt && run[k].repeat {
+							thirds[from+play.next+k]++
+						}
+					}
+					if calls == dieAt {
+						runtime.Goexit()
+					}
+					calls++
+					return nil
+				})
+				died = false
+			}()
+			if !<-done {
+				require.Equal(t, len(rest.records), play.next)
+				break
+			}
+			// Died in the call of records[play.next:play.end]: they are
+			// found again, counted as repeats, and nothing before them.
+			require.True(t, s.diedInCall())
+			again := s.unwritten()
+			require.Equal(t, len(rest.records)-play.next, len(again.records), "records found after a death")
+			// The records that may be in the sink are those of the call
+			// it died in, and those that an earlier process may have
+			// written and it had not written again yet.
+			maybe := 0
+			for k, rec := range rest.records[play.next:] {
+				if rec.repeat || play.next+k < play.end {
+					maybe++
+				}
+			}
+			require.Equal(t, uint64(maybe), again.repeated, "records that may be in the sink")
+			if rest.records[play.next].repeat {
+				require.Equal(t, 1, play.end-play.next, "a repeated record, in a call of its own")
+			}
+			s.head.calling.Store(notCalling) // as the next recovery's first call leaves it
+			from += play.next
+			rest = again
+		}
+		for i, c := range copies {
+			require.GreaterOrEqual(t, c, 1, "record %d never reached the sink", i)
+			require.LessOrEqual(t, c, 2+thirds[i], "record %d reached the sink %d times", i, c)
+		}
 		again := s.unwritten()
 		require.Empty(t, again.records, "records found again after replay")
 		require.False(t, again.midWrite)

@@ -17,9 +17,10 @@ import (
 // created, opened or locked, a file that is not a spool or was made with
 // another buffer size, a file refused because another user could have
 // read or forged it (see WithSpool), or a platform without memory-mapped
-// files. The
-// Writer then runs on memory buffers; the error goes to the error handler
-// and is returned by the first Sync.
+// files; and the error, matching ErrTimeout too, about a recovery that New
+// gave up waiting for (see WithSpool). The Writer then runs on memory
+// buffers; the error goes to the error handler and is returned by the
+// first Sync.
 var ErrSpool = errors.New("asynclog: spool")
 
 // WithSpool keeps the two buffers in a memory-mapped file at path instead
@@ -29,17 +30,45 @@ var ErrSpool = errors.New("asynclog: spool")
 // SIGKILL, the OOM killer. It does not survive a crash of the kernel or a
 // power loss, which take the page cache with them.
 //
-// The next New with the same path, before it returns, writes to the sink
-// whatever the dead process had not written, whole and in order, after a
-// notice that says how many records it recovers (see WithNotices), and
-// counts them in Stats. A record the process died copying is skipped and
-// counted (TornRecords). Records of the sink write the process died in may
-// reach the sink twice: at most one sink write, counted
-// (RepeatedRecords), even if the process that recovers dies too. If the
-// sink is a file that ends mid-line, as that write may leave it, recovery
-// ends the line first. Records too long for a buffer go straight to the
-// sink and are not in the spool. The command asynclog recover does the
-// same for a process that will not be restarted.
+// The next New with the same path writes to the sink whatever the dead
+// process had not written, whole and in order, after a notice that says
+// how many records it recovers (see WithNotices), and counts them in
+// Stats. A record the process died copying is skipped and counted
+// (TornRecords). New waits for that at most the sync timeout
+// (WithSyncTimeout): if the sink has not taken everything by then, New
+// returns a Writer on memory buffers and reports an error matching both
+// ErrSpool and ErrTimeout; the recovery goes on, and the Writer's own
+// records reach the sink after it, once the sink returns; what the sink
+// never takes stays in the spool, for the next start or asynclog recover.
+// A panic or a runtime.Goexit in the sink during recovery is reported, and
+// the records of that call are lost, as on the writer goroutine.
+//
+// The writer goroutine hands the records of the spool to the sink in calls
+// of at most 1 MiB (a step; a record longer than that goes alone) and
+// stores its progress in the spool around each call, so a crash repeats
+// at most the records of the one call the process died in: at most a
+// step of them, counted (RepeatedRecords, Notice.Repeated). Recovery
+// writes those records one per call, and keeps them marked until each is
+// written, so a recovering process that dies in turn adds no repeat but
+// the record of the call it died in: a record reaches the sink whole at
+// most twice, however many recoveries die in a row. (The one exception: a
+// kill that lands after the kernel has taken the whole of such a
+// record's call, but before the call returns, can make that record appear
+// a third time.)
+//
+// Every sink call is marked in the spool, before and after, so that
+// recovery knows whether the process died inside one, which may leave the
+// sink mid-line; if so, recovery ends the line first, before it writes
+// anything else, whether or not there are records to recover. A regular
+// file (a bare *os.File) is read back and gets a newline only if its last
+// byte is not one. Any other sink gets one whenever the process died inside
+// a call: an empty line if the call had written all of its bytes or none.
+// A RecordWriter never gets a newline: it frames its own records, so a
+// message cut short is not a torn line; recovery hands it the notice and
+// the records with WriteRecords, with the same steps, progress and
+// one-record calls of repeats (see RecordWriter). Records too long for a
+// buffer go straight to the sink and are not in the spool. The command asynclog recover does the same for a process that
+// will not be restarted.
 //
 // The file holds a header page and the two buffers, at their full size
 // (WithBufferSize), with every block allocated when it is created, so that
@@ -84,15 +113,35 @@ type spoolHeader struct {
 	size    uint64        // bytes in each buffer
 	pid     atomic.Uint64 // the process that last held the spool
 	salt    uint32        // random, drawn at creation (see buffer.tagOf)
-	_       [20]byte
+	calling atomic.Uint32 // a sink call is under way (see spool.enter)
+	_       [16]byte
 	meta    [2]spoolMeta
 }
 
+// What spoolHeader.calling holds. A spool written before the field
+// existed holds notCalling there.
+const (
+	notCalling  = 0 // no sink call is under way
+	callingSink = 1 // a call of a notice, a newline or a record the spool does not hold
+	callingRun  = 2 // callingRun+i: a call of records of buffer i
+)
+
+// spoolStep is the most bytes of records of the spool that one sink call
+// takes (a record longer than that goes alone). The progress of a buffer
+// is stored around every call, so a process that dies in a call leaves at
+// most one step of records that may have reached the sink to be written
+// again. Steps of 256 KiB cost the comparison suite's spool output a
+// sixth of its throughput and its p99.9 latency (every sink call is a
+// syscall that can give the writer goroutine's processor away); 1 MiB
+// kept both within the noise of calls of a whole buffer.
+const spoolStep = 1 << 20
+
 // spoolMeta is where a buffer of the spool keeps its progress. The writer
-// goroutine stores writing before each sink write and written after it,
-// as frame offsets, so that recovery knows which records reached the sink
-// and which may have. reopen stores epoch first: a crash between its
-// stores leaves a newer epoch with no frames of its own yet.
+// goroutine (and a recovery) stores writing before each sink call of the
+// buffer's records and written after it, as frame offsets, so that
+// recovery knows which records reached the sink and which may have.
+// reopen stores epoch first: a crash between its stores leaves a newer
+// epoch with no frames of its own yet.
 type spoolMeta struct {
 	epoch   atomic.Uint64 // the buffer's epoch; its frames carry the spool's tag of it
 	since   atomic.Int64  // when the epoch began, in Unix nanoseconds
@@ -116,6 +165,45 @@ type spool struct {
 	head      *spoolHeader
 	buffers   [2]*buffer
 	nextEpoch uint64
+}
+
+// enter records that a sink call is about to be made: of records of the
+// buffer whose progress is m (its writing already stored), or, for m nil,
+// of anything else. leave records that it returned. A process that dies
+// in between may have left the sink mid-line (see spool.diedInCall).
+func (s *spool) enter(m *spoolMeta) {
+	c := uint32(callingSink)
+	for i := range s.head.meta {
+		if m == &s.head.meta[i] {
+			c = callingRun + uint32(i)
+		}
+	}
+	s.head.calling.Store(c)
+}
+
+// leave records that the sink call entered with m returned: first that
+// the frames of m's buffer before upto are written, then that no call is
+// under way. A process that dies between the two stores leaves both
+// marks, and the progress says the call returned.
+func (s *spool) leave(m *spoolMeta, upto uint64) {
+	if m != nil {
+		m.written.Store(upto)
+	}
+	s.head.calling.Store(notCalling)
+}
+
+// diedInCall reports whether the process that last held the spool died
+// inside a sink call, which may have left the sink mid-line.
+func (s *spool) diedInCall() bool {
+	c := s.head.calling.Load()
+	switch {
+	case c == notCalling:
+		return false
+	case c >= callingRun && int(c-callingRun) < len(s.head.meta):
+		m := &s.head.meta[c-callingRun]
+		return m.written.Load() != m.writing.Load() // equal: leave had stored written
+	}
+	return true
 }
 
 // spoolSize returns the length of a spool file with buffers of size bytes.
@@ -303,8 +391,7 @@ func (w *Writer) openSpool() {
 		w.report(err)
 		return
 	}
-	w.spool = s
-	w.recoverSpool()
+	w.recoverSpool(s)
 }
 
 // A spooled is a record found in a spool.
@@ -312,6 +399,7 @@ type spooled struct {
 	record []byte
 	meta   *spoolMeta // where its buffer keeps its progress
 	end    uint64     // where its frame ends: the progress once it is written
+	repeat bool       // in the sink call the process died in: it may be in the sink already
 }
 
 // recovered is what a spool holds that its last process did not write.
@@ -319,8 +407,8 @@ type recovered struct {
 	records  []spooled // in the order they were logged
 	bytes    uint64
 	torn     uint64
-	repeated uint64    // records in the sink write the process died in
-	midWrite bool      // it died inside a sink write of records from the spool
+	repeated uint64    // records of the sink call the process died in (repeat)
+	midWrite bool      // a buffer's writing is ahead of its written
 	since    time.Time // when the oldest buffer with records began
 }
 
@@ -343,85 +431,15 @@ func (s *spool) unwritten() recovered {
 			if len(r.records) == 0 {
 				r.since = time.Unix(0, m.since.Load())
 			}
-			r.records = append(r.records, spooled{record: rec, meta: m, end: off + frameLen(len(rec))})
+			repeat := off < writing
+			r.records = append(r.records, spooled{record: rec, meta: m, end: off + frameLen(len(rec)), repeat: repeat})
 			r.bytes += uint64(len(rec))
-			if off < writing {
+			if repeat {
 				r.repeated++
 			}
 		}, func() { r.torn++ })
 	}
 	return r
-}
-
-// replay hands records to write in runs of whole records of one buffer,
-// each as long as limit allows and gathered in stage (a record longer than
-// either goes alone), and keeps the progress in the spool as the writer
-// goroutine does: writing before each write, written after it succeeded,
-// so that the next recovery after a process that died replaying repeats
-// at most the write it died in. It stops at the first error write
-// returns.
-func replay(records []spooled, stage []byte, limit int, write func(p []byte, records uint64) error) error {
-	limit = min(limit, len(stage))
-	for first := 0; first < len(records); {
-		i, n := first, 0 // the run is records[first:i], n bytes
-		for i < len(records) && records[i].meta == records[first].meta && n+len(records[i].record) <= limit {
-			n += len(records[i].record)
-			i++
-		}
-		p := records[first].record
-		if i == first {
-			i++ // too long for a run: alone
-		} else {
-			n = 0
-			for _, r := range records[first:i] {
-				n += copy(stage[n:], r.record)
-			}
-			p = stage[:n]
-		}
-		last := records[i-1]
-		last.meta.writing.Store(last.end)
-		if err := write(p, uint64(i-first)); err != nil {
-			return err
-		}
-		last.meta.written.Store(last.end)
-		first = i
-	}
-	return nil
-}
-
-// replayRecords is recoverSpool's replay for a sink that is a
-// RecordWriter: records stay records, handed to WriteRecords in calls
-// within the max write size and maxRecordsPerCall, each within one
-// buffer, the spool's progress kept as replay keeps it.
-func (w *Writer) replayRecords(records []spooled) {
-	recs := make([][]byte, 0, maxRecordsPerCall)
-	for first := 0; first < len(records); {
-		i, size := first, 0
-		recs = recs[:0]
-		for i < len(records) && records[i].meta == records[first].meta && len(recs) < maxRecordsPerCall &&
-			(i == first || size+len(records[i].record) <= w.cfg.maxWriteSize) {
-			size += len(records[i].record)
-			recs = append(recs, records[i].record)
-			i++
-		}
-		last := records[i-1]
-		last.meta.writing.Store(last.end)
-		n, err := w.sinkRecords(recs)
-		last.meta.written.Store(last.end)
-		delivered := 0
-		for _, rec := range recs[:n] {
-			delivered += len(rec)
-		}
-		w.stats.recoveredRecords += uint64(n)
-		w.stats.recoveredBytes += uint64(delivered)
-		if err != nil {
-			// Reported, and not written again, as the writer goroutine
-			// does with the records of a failed call.
-			w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %d delivered, %d (%d bytes) lost: %w",
-				len(recs), size, n, len(recs)-n, size-delivered, err))
-		}
-		first = i
-	}
 }
 
 // markWritten records that every frame of both buffers has been written.
@@ -482,86 +500,6 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 	}
 }
 
-// recoverSpool writes what the dead process left in w's spool to the sink,
-// after a notice, syncs the sink, and marks the spool written. New calls
-// it before any record can be written.
-func (w *Writer) recoverSpool() {
-	s := w.spool
-	r := s.unwritten()
-	pid := int(s.head.pid.Swap(uint64(os.Getpid())))
-	w.stats.tornRecords = r.torn
-	if len(r.records) > 0 {
-		if w.records == nil && endsMidLine(w.cfg.sink, r.midWrite) {
-			// Finish the line that the dead process's last sink write
-			// left unfinished, so that what follows starts a line.
-			if err := w.sinkCall([]byte("\n")); err != nil {
-				w.report(fmt.Errorf("asynclog: writing a newline to the sink: %w", err))
-			}
-		}
-		w.writeNotice(Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
-			Since: r.since, Spool: s.path, PID: pid, Torn: r.torn, Repeated: r.repeated}, nil)
-		if w.records != nil {
-			w.replayRecords(r.records)
-		} else {
-			w.stage = make([]byte, min(w.cfg.maxWriteSize, w.cfg.bufferSize))
-			_ = replay(r.records, w.stage, w.cfg.maxWriteSize, func(p []byte, records uint64) error {
-				if err := w.sinkCall(p); err != nil {
-					// Reported, and not written again, as the writer goroutine
-					// does with the records of a failed write.
-					w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", records, len(p), err))
-					return nil
-				}
-				w.stats.recoveredRecords += records
-				w.stats.recoveredBytes += uint64(len(p))
-				return nil
-			})
-		}
-		w.syncSink()
-		w.stats.repeatedRecords = r.repeated
-	}
-	s.markWritten()
-	for _, b := range s.buffers {
-		if !allZero(b.data) { // after a Close, writeOut has cleared it
-			clear(b.data) // as writeOut leaves a buffer it has written
-		}
-	}
-}
-
-// endsMidLine reports whether the sink may end in the middle of a line:
-// for a regular file, whether its last byte is not a newline, as a process
-// that died in a sink write (of records from the spool, of a record too
-// long for it, or of a notice) may leave it; for any other sink, which
-// cannot be read back, whether the process died in a sink write of records
-// from the spool (midWrite).
-func endsMidLine(sink io.Writer, midWrite bool) bool {
-	f, ok := sink.(*os.File)
-	if !ok {
-		return midWrite
-	}
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		return midWrite
-	}
-	if info.Size() == 0 {
-		return false
-	}
-	// A log is opened for writing only: read it by its name, if that is
-	// still the same file.
-	r, err := os.Open(f.Name())
-	if err != nil {
-		return midWrite
-	}
-	defer r.Close()
-	if same, err := r.Stat(); err != nil || !os.SameFile(info, same) {
-		return midWrite
-	}
-	var last [1]byte
-	if _, err := r.ReadAt(last[:], info.Size()-1); err != nil {
-		return midWrite
-	}
-	return last[0] != '\n'
-}
-
 // Recover writes to dst the records that the process that last held the
 // spool at path did not write to its sink, in order, whole, and marks them
 // written as they go, so that neither the next New with that spool nor
@@ -572,10 +510,15 @@ func endsMidLine(sink io.Writer, midWrite bool) bool {
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
 //
-// Of opts, Recover uses WithNotices only: given a format, it writes the
-// notice that the next New would write (see WithSpool) to dst before the
-// records, if there are any, as asynclog recover does; without it, it
-// writes the records alone.
+// If dst is a regular file that ends mid-line (a log the process died
+// writing, appended to), Recover ends the line first; it writes no
+// newline into anything else. Of opts, Recover uses WithNotices only:
+// given a format, it then writes the notice that the next New would write
+// (see WithSpool), if there are records, as asynclog recover does; without
+// it, it writes the records alone. It writes the records in calls of at
+// most a step (1 MiB), and keeps its progress in the spool as New does, so
+// that a Recover or a New after a Recover that died in turn repeats no
+// record a second time (see WithSpool).
 func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 	f, err := openSpoolFile(path, false)
 	if err != nil {
@@ -595,13 +538,25 @@ func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 	r := s.unwritten()
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
-	if err := writeRecoverNotice(dst, note, opts); err != nil {
+	// dst is the program's log only if it is a file that it appends to:
+	// anything else gets no newline, a regular file one if it ends
+	// mid-line.
+	if endsMidLine(dst, false, true) {
+		s.enter(nil)
+		err := writeAll(dst, []byte("\n"))
+		s.leave(nil, 0)
+		if err != nil {
+			return note, err
+		}
+	}
+	s.enter(nil)
+	err = writeRecoverNotice(dst, note, opts)
+	s.leave(nil, 0)
+	if err != nil {
 		return note, err
 	}
-	err = replay(r.records, make([]byte, size), size, func(p []byte, _ uint64) error {
-		_, err := dst.Write(p)
-		return err
-	})
+	play := replayer{s: s, records: r.records, stage: make([]byte, min(size, spoolStep)), limit: size}
+	err = play.run(func(p []byte, _ []spooled) error { return writeAll(dst, p) })
 	if err != nil {
 		return note, err
 	}
@@ -612,4 +567,13 @@ func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 	}
 	s.markWritten()
 	return note, nil
+}
+
+// writeAll makes one Write call of p to dst; a short write is an error.
+func writeAll(dst io.Writer, p []byte) error {
+	n, err := dst.Write(p)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
 }

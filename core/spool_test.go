@@ -228,7 +228,8 @@ func TestRecoveryStartsOnFreshLine(t *testing.T) {
 
 // TestRecoveryNewlineOnlyWhenCut checks that a log that ends in a newline
 // gets no empty line, and that a sink that cannot be read gets a newline
-// only if the process died in a sink write of the spool's records.
+// only if the process died inside a sink call (the spool's header says
+// so), not merely with a write of the spool's records begun.
 func TestRecoveryNewlineOnlyWhenCut(t *testing.T) {
 	for _, inFlight := range []bool{true, false} {
 		t.Run(fmt.Sprintf("file/inflight=%t", inFlight), func(t *testing.T) {
@@ -252,9 +253,10 @@ func TestRecoveryNewlineOnlyWhenCut(t *testing.T) {
 			recs := lines(0, 1, 2)
 			deadSpool(t, path, testSpoolSize, func(s *spool) {
 				ends := commit(t, s.buffers[0], 1, recs...)
+				s.buffers[0].meta.writing.Store(ends[0])
 				if inFlight {
-					s.buffers[0].meta.writing.Store(ends[0])
-				}
+					s.enter(s.buffers[0].meta) // it died inside the call
+				} // else between storing writing and the call
 			})
 			sink := &recSink{}
 			w := New(WithSink(sink), WithSpool(path), WithBufferSize(testSpoolSize), WithNotices(nil), WithErrorHandler(func(err error) { t.Error(err) }))

@@ -29,9 +29,11 @@ type Stats struct {
 	SinkErrors     uint64 `json:"sink_errors"`     // errors and panics from the sink's Write (or WriteRecords) and Sync
 
 	// Records a dead process left in the spool, written to the sink by New
-	// (see WithSpool): whole records recovered, of which Repeated were in
-	// the sink write it died in and may appear twice; and Torn records,
-	// whose copy never finished, skipped.
+	// (see WithSpool): whole records recovered; Repeated, the records it
+	// may have written already (the sink call it died in, at most a step
+	// of 1 MiB), which may appear twice; and Torn records, whose copy
+	// never finished, skipped. A recovery that outlives New (see
+	// WithSyncTimeout) goes on counting after New has returned.
 	RecoveredRecords uint64 `json:"recovered_records"`
 	RecoveredBytes   uint64 `json:"recovered_bytes"`
 	RepeatedRecords  uint64 `json:"repeated_records"`
@@ -74,8 +76,9 @@ type counters struct {
 	// after Close: what the drop notices report.
 	discardedRecords, discardedBytes atomic.Uint64
 
-	// Set once, by New.
-	recoveredRecords, recoveredBytes, repeatedRecords, tornRecords uint64
+	// Set by the recovery of a spool (see recovery), which may finish
+	// after New has returned.
+	recoveredRecords, recoveredBytes, repeatedRecords, tornRecords atomic.Uint64
 }
 
 func (c *counters) accepted(records uint64, bytes int) {
@@ -117,9 +120,9 @@ func (c *counters) snapshot() Stats {
 		Flushes:          c.flushes.Load(),
 		Waits:            c.waits.Load(),
 		SinkErrors:       c.sinkErrors.Load(),
-		RecoveredRecords: c.recoveredRecords,
-		RecoveredBytes:   c.recoveredBytes,
-		RepeatedRecords:  c.repeatedRecords,
-		TornRecords:      c.tornRecords,
+		RecoveredRecords: c.recoveredRecords.Load(),
+		RecoveredBytes:   c.recoveredBytes.Load(),
+		RepeatedRecords:  c.repeatedRecords.Load(),
+		TornRecords:      c.tornRecords.Load(),
 	}
 }

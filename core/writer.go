@@ -67,6 +67,11 @@ type Writer struct {
 	spool    *spool          // nil without WithSpool, or when it could not be opened
 	stage    []byte          // with a spool, where the writer goroutine gathers records
 	records  *recordCalls    // set by New if the sink is a RecordWriter, or nil
+	// recovering, if not nil, is closed when the recovery of the spool,
+	// which New gave up waiting for, has ended (see recovery): the writer
+	// goroutine calls the sink only after that.
+	recovering <-chan struct{}
+	handling   sync.Mutex // held while the error handler runs
 
 	// swaps counts the swaps; a buffer keeps the number of the swap that
 	// sealed it (buffer.seq). A dropping caller reads it to tell, without

@@ -71,7 +71,7 @@ type Sink struct {
 	head    []byte
 	body    bytes.Buffer
 	zw      *gzip.Writer
-	lines   [][]byte // Write's records
+	one     [1][]byte // Write's record
 	backoff backoff
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) bool
@@ -133,35 +133,23 @@ func New(endpoint string, opts ...Option) *Sink {
 // Stats returns the Sink's counters.
 func (s *Sink) Stats() Stats { return s.stats.load() }
 
-// Write sends p as newline-terminated records: p is cut after each
-// newline, and each line (with a last one that has no newline) is one
-// record, sent as WriteRecords sends records. That is one record per call
-// for a logger's Write, and the records one by one for a core.Writer,
-// which hands a RecordWriter's Write the records it recovers from a spool
-// after a crash, several at a time. A record with newlines inside (a
-// multi-line message in text) is split by Write: WriteRecords keeps it
-// whole. Write returns len(p) once the records are handled (with an error
-// if the collector did not take them all), or less and an error if Close
-// ended it first.
+// Write sends p as one record, as WriteRecords sends records: it is the
+// io.Writer of a logger that writes one record per call, and a core.Writer
+// never calls it (it hands a RecordWriter everything with WriteRecords,
+// what it recovers from a spool too). A record with newlines inside (a
+// multi-line message in text) stays whole. Write returns len(p) once the
+// record is handled (with an error if the collector did not take it), or
+// 0 and an error if Close ended it first.
 func (s *Sink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lines := s.lines[:0]
-	for rest := p; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n') + 1
-		if i == 0 {
-			i = len(rest)
-		}
-		lines, rest = append(lines, rest[:i]), rest[i:]
+	s.one[0] = p
+	n, err := s.writeRecords(s.one[:])
+	s.one[0] = nil
+	if n == 1 {
+		return len(p), err
 	}
-	n, err := s.writeRecords(lines)
-	written := 0
-	for _, l := range lines[:n] {
-		written += len(l)
-	}
-	clear(lines)
-	s.lines = lines[:0]
-	return written, err
+	return 0, err
 }
 
 // WriteRecords sends records, each one LogRecord, in as few requests as

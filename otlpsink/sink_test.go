@@ -268,7 +268,7 @@ func TestGzipHeadersAndPlain(t *testing.T) {
 	require.Equal(t, "gzip", fc.header[0].Get("Content-Encoding"))
 	require.Equal(t, "Bearer t", fc.header[0].Get("Authorization"))
 	require.Empty(t, fc.header[1].Get("Content-Encoding"))
-	require.Equal(t, []any{"r0", "r1", "r2", "one", "two", "three", "", "four"}, bodies(fc.taken), "Write: a record per line")
+	require.Equal(t, []any{"r0", "r1", "r2", "one", "two\nthree\n\nfour"}, bodies(fc.taken), "Write: one record per call, newlines inside kept")
 }
 
 func TestBadRequestIsLost(t *testing.T) {

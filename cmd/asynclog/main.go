@@ -13,9 +13,12 @@
 // neither a later recover nor the next core.New writes them again. It
 // prints a one-line summary to standard error: how many records, how many
 // torn ones were skipped, and how many may already be in the program's own
-// log (those of the sink write it died in). It refuses a spool that a live
-// process holds, and a spool that another user could have read or forged
-// (see core.WithSpool).
+// log (those of the sink call it died in: at most 1 MiB of records). It
+// refuses a spool that a live process holds, and a spool that another user
+// could have read or forged (see core.WithSpool). If standard output is a
+// regular file that ends mid-line (the program's log, appended to with >>,
+// which the program died writing), recover ends that line first, before
+// the notice.
 //
 // The notice is a JSON line (core.JSONNotice), as a Writer writes it by
 // default; -notice text writes it as text (core.TextNotice), for a text
