@@ -134,7 +134,7 @@ func (s *Sink) deliverRELP(records [][]byte) (int, error) {
 		s.out = s.out[:0]
 		sent := 0
 		for next < len(records) && !r.full() && len(s.out) < flushBytes {
-			msg, ok := s.message(records[next], now)
+			msg, ok := s.message(next, records[next], now)
 			if !ok {
 				next++
 				continue

@@ -74,6 +74,7 @@ type Sink struct {
 	ends      []int      // TCP: where each record of a write ends in out
 	tooLong   error      // the first record rejected in this call
 	rejected  int        // records rejected in this call
+	judged    int        // records of this call whose rejection was counted, from the start
 	hdr       Header
 
 	liveMu   sync.Mutex
@@ -200,7 +201,7 @@ func (s *Sink) closedError(n, total int) error {
 
 // deliver sends records by the Sink's protocol.
 func (s *Sink) deliver(records [][]byte) (int, error) {
-	s.tooLong, s.rejected = nil, 0
+	s.tooLong, s.rejected, s.judged = nil, 0, 0
 	var n int
 	var err error
 	if s.cfg.protocol == RELP {
@@ -214,10 +215,11 @@ func (s *Sink) deliver(records [][]byte) (int, error) {
 	return n, err
 }
 
-// message formats record as the message the Sink sends, into s.msg, and
-// reports whether it fits the limit; if not, it counts and remembers the
-// rejection.
-func (s *Sink) message(record []byte, now time.Time) ([]byte, bool) {
+// message formats record, the call's record idx, as the message the Sink
+// sends, into s.msg, and reports whether it fits the limit; if not, it
+// counts and remembers the rejection, once: a record formatted again, to
+// be sent again after a broken connection, is not counted again.
+func (s *Sink) message(idx int, record []byte, now time.Time) ([]byte, bool) {
 	if n := len(record); n > 0 && record[n-1] == '\n' {
 		record = record[:n-1]
 	}
@@ -230,6 +232,10 @@ func (s *Sink) message(record []byte, now time.Time) ([]byte, bool) {
 		s.msg = AppendRFC5424(s.msg[:0], h, record)
 	}
 	if len(s.msg) > s.cfg.maxMessage {
+		if idx < s.judged {
+			return nil, false
+		}
+		s.judged = idx + 1
 		s.stats.rejected.Add(1)
 		s.rejected++
 		if s.tooLong == nil {
