@@ -23,7 +23,8 @@ import (
 //
 // The Sink sends each record as a "syslog" command, marks it in flight
 // before it writes it, and takes it out when its 200 answer comes back.
-// A refused record (any other code), an answer out of order or a broken
+// A refused record (any other code), an answer out of order, bytes the
+// server sent before the command they would answer, or a broken
 // connection closes the connection, and every record still in flight is
 // sent again on the next one.
 
@@ -195,7 +196,13 @@ func (s *Sink) readAcks() error {
 		r.pop()
 		s.stats.acked.Add(1)
 		s.succeeded()
-		if r.count == 0 || s.r.Buffered() == 0 {
+		if r.count == 0 {
+			if s.r.Buffered() > 0 {
+				return s.earlyError()
+			}
+			return nil
+		}
+		if s.r.Buffered() == 0 {
 			return nil
 		}
 	}
@@ -330,7 +337,18 @@ func (s *Sink) relpOpen() error {
 	if txnr != t || code != 200 {
 		return fmt.Errorf("syslogsink: RELP: %s refused the session: %q", s.addr, s.relp.data)
 	}
+	if s.r.Buffered() > 0 {
+		return s.earlyError()
+	}
 	return nil
+}
+
+// earlyError reports bytes the server sent while no command was waiting
+// for an answer: they cannot answer a command not yet written, and taking
+// them as its answer would count a record delivered that no answer
+// followed.
+func (s *Sink) earlyError() error {
+	return fmt.Errorf("syslogsink: RELP from %s: %d bytes sent before the command they would answer", s.addr, s.r.Buffered())
 }
 
 // relpClose ends the RELP session: a close command, and its answer.
