@@ -237,6 +237,9 @@ func (s *Sink) readFrame() (uint32, error) {
 		if err := s.conn.SetReadDeadline(time.Now().Add(s.cfg.timeout)); err != nil {
 			return 0, err
 		}
+		if s.halt.Load() {
+			return 0, s.readError(errInterrupted)
+		}
 	}
 	r := &s.relp
 	txnr, c, err := s.readNumber(maxTxnr)

@@ -2,11 +2,13 @@ package syslogsink
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -53,6 +55,9 @@ type Sink struct {
 
 	turn      chan struct{} // holds a token while a call owns the connection
 	done      chan struct{} // closed by Close
+	halt      atomic.Bool   // set when Close interrupts the call under way
+	ctx       context.Context
+	cancel    context.CancelFunc // cancels ctx, the dial's, when Close interrupts the call
 	closeOnce sync.Once
 	closeErr  error
 
@@ -87,14 +92,17 @@ type Sink struct {
 // opts. It never fails and does not connect: the first record does.
 func New(addr string, opts ...Option) *Sink {
 	cfg := newConfig(opts)
+	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sink{
-		addr: addr,
-		cfg:  cfg,
-		turn: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		bo:   backoff{min: cfg.minBackoff, max: cfg.maxBackoff, rand: rand.Float64},
-		out:  make([]byte, 0, flushBytes+cfg.maxMessage+32),
-		msg:  make([]byte, 0, cfg.maxMessage+64),
+		addr:   addr,
+		cfg:    cfg,
+		turn:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		ctx:    ctx,
+		cancel: cancel,
+		bo:     backoff{min: cfg.minBackoff, max: cfg.maxBackoff, rand: rand.Float64},
+		out:    make([]byte, 0, flushBytes+cfg.maxMessage+32),
+		msg:    make([]byte, 0, cfg.maxMessage+64),
 		hdr: Header{
 			Facility: cfg.facility,
 			Hostname: cfg.hostname,
@@ -141,10 +149,11 @@ func (s *Sink) Write(p []byte) (int, error) {
 }
 
 // Close stops the Sink: it lets a call under way finish for up to a
-// second, then breaks its connection, which makes that call return with
-// what it has delivered; it ends a RELP session with its close command,
-// and closes the connection. Calls after Close return an error that
-// wraps ErrClosed. It is idempotent and safe to call from any goroutine.
+// second, then breaks its connection, or cancels its dial and TLS
+// handshake, which makes that call return with what it has delivered
+// (the rest as not delivered, with an error that wraps ErrClosed); it
+// ends a RELP session with its close command, and closes the connection.
+// Calls after Close return an error that wraps ErrClosed. It is idempotent and safe to call from any goroutine.
 func (s *Sink) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
@@ -156,6 +165,9 @@ func (s *Sink) Close() error {
 			s.turn <- struct{}{}
 		}
 		t.Stop()
+		// The call returned: the connection, if it is left, may end its
+		// session.
+		s.halt.Store(false)
 		s.closed = true
 		if s.conn != nil {
 			if s.cfg.protocol == RELP {
@@ -163,6 +175,7 @@ func (s *Sink) Close() error {
 			}
 			s.dropConn()
 		}
+		s.cancel()
 		<-s.turn
 	})
 	return s.closeErr
@@ -338,9 +351,17 @@ func (s *Sink) succeeded() {
 	}
 }
 
-// interrupt makes the I/O of the call under way fail at once.
+// errInterrupted is the error of the I/O Close interrupted.
+var errInterrupted = fmt.Errorf("interrupted: %w", ErrClosed)
+
+// interrupt makes the I/O of the call under way fail at once, and every
+// I/O it would start after: a dial or TLS handshake is cancelled, and
+// write and readFrame, which set their own deadlines, fail once halt is
+// set.
 func (s *Sink) interrupt() {
 	s.liveMu.Lock()
+	s.halt.Store(true)
+	s.cancel()
 	if s.liveConn != nil {
 		s.liveConn.SetDeadline(time.Unix(1, 0))
 	}
@@ -351,6 +372,10 @@ func (s *Sink) interrupt() {
 func (s *Sink) write(b []byte) (int, error) {
 	if err := s.conn.SetWriteDeadline(time.Now().Add(s.cfg.timeout)); err != nil {
 		return 0, err
+	}
+	// After the deadline: an interrupt that comes later sets its own.
+	if s.halt.Load() {
+		return 0, fmt.Errorf("syslogsink: writing to %s: %w", s.addr, errInterrupted)
 	}
 	n, err := s.conn.Write(b)
 	if err != nil {
