@@ -93,7 +93,7 @@ func (s *Sink) deliverTCP(records [][]byte) (int, error) {
 		s.out = s.out[:0]
 		s.ends = s.ends[:0]
 		for next < len(records) && len(s.out) < flushBytes {
-			if msg, ok := s.message(records[next], now); ok {
+			if msg, ok := s.message(next, records[next], now); ok {
 				s.out = appendOctetFrame(s.out, msg)
 			}
 			s.ends = append(s.ends, len(s.out))

@@ -23,7 +23,8 @@ import (
 //
 // The Sink sends each record as a "syslog" command, marks it in flight
 // before it writes it, and takes it out when its 200 answer comes back.
-// A refused record (any other code), an answer out of order or a broken
+// A refused record (any other code), an answer out of order, bytes the
+// server sent before the command they would answer, or a broken
 // connection closes the connection, and every record still in flight is
 // sent again on the next one.
 
@@ -134,7 +135,7 @@ func (s *Sink) deliverRELP(records [][]byte) (int, error) {
 		s.out = s.out[:0]
 		sent := 0
 		for next < len(records) && !r.full() && len(s.out) < flushBytes {
-			msg, ok := s.message(records[next], now)
+			msg, ok := s.message(next, records[next], now)
 			if !ok {
 				next++
 				continue
@@ -195,7 +196,13 @@ func (s *Sink) readAcks() error {
 		r.pop()
 		s.stats.acked.Add(1)
 		s.succeeded()
-		if r.count == 0 || s.r.Buffered() == 0 {
+		if r.count == 0 {
+			if s.r.Buffered() > 0 {
+				return s.earlyError()
+			}
+			return nil
+		}
+		if s.r.Buffered() == 0 {
 			return nil
 		}
 	}
@@ -229,6 +236,9 @@ func (s *Sink) readFrame() (uint32, error) {
 		quickAck(s.raw)
 		if err := s.conn.SetReadDeadline(time.Now().Add(s.cfg.timeout)); err != nil {
 			return 0, err
+		}
+		if s.halt.Load() {
+			return 0, s.readError(errInterrupted)
 		}
 	}
 	r := &s.relp
@@ -330,7 +340,18 @@ func (s *Sink) relpOpen() error {
 	if txnr != t || code != 200 {
 		return fmt.Errorf("syslogsink: RELP: %s refused the session: %q", s.addr, s.relp.data)
 	}
+	if s.r.Buffered() > 0 {
+		return s.earlyError()
+	}
 	return nil
+}
+
+// earlyError reports bytes the server sent while no command was waiting
+// for an answer: they cannot answer a command not yet written, and taking
+// them as its answer would count a record delivered that no answer
+// followed.
+func (s *Sink) earlyError() error {
+	return fmt.Errorf("syslogsink: RELP from %s: %d bytes sent before the command they would answer", s.addr, s.r.Buffered())
 }
 
 // relpClose ends the RELP session: a close command, and its answer.

@@ -1,4 +1,4 @@
-//go:build review && (linux || darwin || freebsd)
+//go:build linux || darwin || freebsd
 
 package syslogsink
 

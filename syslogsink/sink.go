@@ -2,11 +2,13 @@ package syslogsink
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -53,6 +55,9 @@ type Sink struct {
 
 	turn      chan struct{} // holds a token while a call owns the connection
 	done      chan struct{} // closed by Close
+	halt      atomic.Bool   // set when Close interrupts the call under way
+	ctx       context.Context
+	cancel    context.CancelFunc // cancels ctx, the dial's, when Close interrupts the call
 	closeOnce sync.Once
 	closeErr  error
 
@@ -74,6 +79,7 @@ type Sink struct {
 	ends      []int      // TCP: where each record of a write ends in out
 	tooLong   error      // the first record rejected in this call
 	rejected  int        // records rejected in this call
+	judged    int        // records of this call whose rejection was counted, from the start
 	hdr       Header
 
 	liveMu   sync.Mutex
@@ -86,14 +92,17 @@ type Sink struct {
 // opts. It never fails and does not connect: the first record does.
 func New(addr string, opts ...Option) *Sink {
 	cfg := newConfig(opts)
+	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sink{
-		addr: addr,
-		cfg:  cfg,
-		turn: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		bo:   backoff{min: cfg.minBackoff, max: cfg.maxBackoff, rand: rand.Float64},
-		out:  make([]byte, 0, flushBytes+cfg.maxMessage+32),
-		msg:  make([]byte, 0, cfg.maxMessage+64),
+		addr:   addr,
+		cfg:    cfg,
+		turn:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		ctx:    ctx,
+		cancel: cancel,
+		bo:     backoff{min: cfg.minBackoff, max: cfg.maxBackoff, rand: rand.Float64},
+		out:    make([]byte, 0, flushBytes+cfg.maxMessage+32),
+		msg:    make([]byte, 0, cfg.maxMessage+64),
 		hdr: Header{
 			Facility: cfg.facility,
 			Hostname: cfg.hostname,
@@ -140,10 +149,11 @@ func (s *Sink) Write(p []byte) (int, error) {
 }
 
 // Close stops the Sink: it lets a call under way finish for up to a
-// second, then breaks its connection, which makes that call return with
-// what it has delivered; it ends a RELP session with its close command,
-// and closes the connection. Calls after Close return an error that
-// wraps ErrClosed. It is idempotent and safe to call from any goroutine.
+// second, then breaks its connection, or cancels its dial and TLS
+// handshake, which makes that call return with what it has delivered
+// (the rest as not delivered, with an error that wraps ErrClosed); it
+// ends a RELP session with its close command, and closes the connection.
+// Calls after Close return an error that wraps ErrClosed. It is idempotent and safe to call from any goroutine.
 func (s *Sink) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
@@ -155,6 +165,9 @@ func (s *Sink) Close() error {
 			s.turn <- struct{}{}
 		}
 		t.Stop()
+		// The call returned: the connection, if it is left, may end its
+		// session.
+		s.halt.Store(false)
 		s.closed = true
 		if s.conn != nil {
 			if s.cfg.protocol == RELP {
@@ -162,6 +175,7 @@ func (s *Sink) Close() error {
 			}
 			s.dropConn()
 		}
+		s.cancel()
 		<-s.turn
 	})
 	return s.closeErr
@@ -200,7 +214,7 @@ func (s *Sink) closedError(n, total int) error {
 
 // deliver sends records by the Sink's protocol.
 func (s *Sink) deliver(records [][]byte) (int, error) {
-	s.tooLong, s.rejected = nil, 0
+	s.tooLong, s.rejected, s.judged = nil, 0, 0
 	var n int
 	var err error
 	if s.cfg.protocol == RELP {
@@ -214,10 +228,11 @@ func (s *Sink) deliver(records [][]byte) (int, error) {
 	return n, err
 }
 
-// message formats record as the message the Sink sends, into s.msg, and
-// reports whether it fits the limit; if not, it counts and remembers the
-// rejection.
-func (s *Sink) message(record []byte, now time.Time) ([]byte, bool) {
+// message formats record, the call's record idx, as the message the Sink
+// sends, into s.msg, and reports whether it fits the limit; if not, it
+// counts and remembers the rejection, once: a record formatted again, to
+// be sent again after a broken connection, is not counted again.
+func (s *Sink) message(idx int, record []byte, now time.Time) ([]byte, bool) {
 	if n := len(record); n > 0 && record[n-1] == '\n' {
 		record = record[:n-1]
 	}
@@ -230,6 +245,10 @@ func (s *Sink) message(record []byte, now time.Time) ([]byte, bool) {
 		s.msg = AppendRFC5424(s.msg[:0], h, record)
 	}
 	if len(s.msg) > s.cfg.maxMessage {
+		if idx < s.judged {
+			return nil, false
+		}
+		s.judged = idx + 1
 		s.stats.rejected.Add(1)
 		s.rejected++
 		if s.tooLong == nil {
@@ -332,9 +351,17 @@ func (s *Sink) succeeded() {
 	}
 }
 
-// interrupt makes the I/O of the call under way fail at once.
+// errInterrupted is the error of the I/O Close interrupted.
+var errInterrupted = fmt.Errorf("interrupted: %w", ErrClosed)
+
+// interrupt makes the I/O of the call under way fail at once, and every
+// I/O it would start after: a dial or TLS handshake is cancelled, and
+// write and readFrame, which set their own deadlines, fail once halt is
+// set.
 func (s *Sink) interrupt() {
 	s.liveMu.Lock()
+	s.halt.Store(true)
+	s.cancel()
 	if s.liveConn != nil {
 		s.liveConn.SetDeadline(time.Unix(1, 0))
 	}
@@ -345,6 +372,10 @@ func (s *Sink) interrupt() {
 func (s *Sink) write(b []byte) (int, error) {
 	if err := s.conn.SetWriteDeadline(time.Now().Add(s.cfg.timeout)); err != nil {
 		return 0, err
+	}
+	// After the deadline: an interrupt that comes later sets its own.
+	if s.halt.Load() {
+		return 0, fmt.Errorf("syslogsink: writing to %s: %w", s.addr, errInterrupted)
 	}
 	n, err := s.conn.Write(b)
 	if err != nil {

@@ -10,9 +10,10 @@ import (
 // dial opens a connection to the collector: TCP, then, with WithTLS, a
 // TLS handshake, all within the timeout. A handshake that fails closes
 // the connection before anything else was written on it: a certificate
-// the Sink does not trust is an error, never plaintext.
+// the Sink does not trust is an error, never plaintext. Close cancels it
+// when it interrupts the call.
 func (s *Sink) dial() (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.timeout)
 	defer cancel()
 	d := net.Dialer{}
 	conn, err := d.DialContext(ctx, "tcp", s.addr)
