@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/asynclog/asynclog/core"
+	"github.com/asynclog/asynclog/internal/backoff"
 )
 
 // Errors a Sink returns, wrapped with what happened; check them with
@@ -72,7 +73,7 @@ type Sink struct {
 	body    bytes.Buffer
 	zw      *gzip.Writer
 	one     [1][]byte // Write's record
-	backoff backoff
+	backoff backoff.Backoff
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) bool
 }
@@ -93,7 +94,7 @@ func New(endpoint string, opts ...Option) *Sink {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Sink{cfg: cfg, backoff: newBackoff(cfg.backoffMin, cfg.backoffMax), now: time.Now, sleep: sleep}
+	s := &Sink{cfg: cfg, backoff: backoff.Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}, now: time.Now, sleep: sleep}
 	if !strings.Contains(endpoint, "://") {
 		endpoint = "http://" + endpoint
 	}
@@ -245,7 +246,7 @@ func (s *Sink) send(lo, hi int) (int, error) {
 		case res.closed:
 			return 0, fmt.Errorf("%w: %d records not delivered", ErrClosed, count)
 		case res.ok:
-			s.backoff.reset()
+			s.backoff.Reset()
 			rejected := min(max(res.rejected, 0), int64(count))
 			s.stats.accepted.Add(uint64(int64(count) - rejected))
 			if res.rejected > 0 || res.message != "" {
@@ -254,7 +255,7 @@ func (s *Sink) send(lo, hi int) (int, error) {
 			}
 			return hi - lo, nil
 		case res.status == http.StatusRequestEntityTooLarge && count > 1:
-			s.backoff.reset()
+			s.backoff.Reset()
 			s.stats.splits.Add(1)
 			mid := lo + (hi-lo)/2
 			for s.count(lo, mid) == 0 {
@@ -269,13 +270,13 @@ func (s *Sink) send(lo, hi int) (int, error) {
 		case res.retry:
 			wait := res.retryAfter
 			if wait <= 0 {
-				wait = s.backoff.next()
+				wait = s.backoff.Next()
 			}
 			if !s.sleep(s.ctx, wait) {
 				return 0, fmt.Errorf("%w: %d records not delivered (%v)", ErrClosed, count, res.err)
 			}
 		default:
-			s.backoff.reset()
+			s.backoff.Reset()
 			s.stats.lost.Add(uint64(count))
 			return hi - lo, fmt.Errorf("%w: %d records lost: %w", ErrRefused, count, res.err)
 		}

