@@ -423,7 +423,7 @@ func (s *spool) unwritten() recovered {
 		if m.epoch.Load() == 0 {
 			continue
 		}
-		written, writing := m.written.Load(), m.writing.Load()
+		written, writing := m.progress(uint64(len(b.data)))
 		if writing > written {
 			r.midWrite = true
 		}
@@ -440,6 +440,27 @@ func (s *spool) unwritten() recovered {
 		}, func() { r.torn++ })
 	}
 	return r
+}
+
+// progress returns the buffer's written and writing offsets, for a buffer
+// of size bytes, checked: this is the one place where recovery takes them
+// from the file. An offset that no process can have stored (past the end
+// of the buffer, or not on a frame's 8-byte boundary), as a damaged or
+// forged spool may hold, tells nothing: written is then taken as 0, so
+// that every committed frame of the buffer's epoch is replayed, and
+// writing as size, so that those records are counted as possibly in the
+// sink already (Notice.Repeated) and replayed one per call. A spool is
+// never refused for it, and no offset outside the buffer is ever used.
+func (m *spoolMeta) progress(size uint64) (written, writing uint64) {
+	possible := func(off uint64) bool { return off <= size && off%8 == 0 }
+	written, writing = m.written.Load(), m.writing.Load()
+	if !possible(written) {
+		return 0, size
+	}
+	if !possible(writing) {
+		writing = size
+	}
+	return written, writing
 }
 
 // markWritten records that every frame of both buffers has been written.
@@ -475,6 +496,9 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 		return h, off+frameLen(int(h&lengthMask)) <= size
 	}
 	off &^= 7 // a frame starts on 8 bytes
+	if off > size {
+		return // not an offset of data (see spoolMeta.progress)
+	}
 	for off+headerLen <= size {
 		h, ok := valid(off)
 		if !ok {
