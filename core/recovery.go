@@ -200,7 +200,10 @@ func (rc *recovery) work() {
 			if err != nil {
 				// Counted lost, reported, and not handed to the sink
 				// again, as the writer goroutine does with the records a
-				// call did not deliver.
+				// call did not deliver: the progress is stored before the
+				// report, so that a Goexit in the error handler does not
+				// make the next goroutine hand them over again.
+				rc.play.leave()
 				lost := len(recs) - n
 				w.stats.lost(uint64(lost), size-delivered)
 				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %d delivered, %d (%d bytes) lost: %w",
@@ -216,7 +219,11 @@ func (rc *recovery) work() {
 			rc.calling = false
 			if err != nil {
 				// Reported, and not written again, as the writer goroutine
-				// does with the records of a failed write.
+				// does with the records of a failed write: the progress is
+				// stored before the report, so that a Goexit in the error
+				// handler does not make the next goroutine write them
+				// again.
+				rc.play.leave()
 				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", len(run), len(p), err))
 				return nil
 			}
@@ -322,7 +329,9 @@ func (p *replayer) enter(end int) {
 	p.s.enter(last.meta)
 }
 
-// leave stores that the call entered with enter has returned.
+// leave stores that the call entered with enter has returned. Once it
+// has, another leave before the next enter changes nothing, so a write
+// function may store the progress itself, before it reports a failed call.
 func (p *replayer) leave() {
 	last := p.records[p.end-1]
 	p.s.leave(last.meta, last.end)
