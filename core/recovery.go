@@ -77,6 +77,7 @@ func (w *Writer) recoverSpool(s *spool) {
 		s.markWritten()
 		s.head.calling.Store(notCalling)
 		clearSpool(s)
+		s.renumber()
 		w.spool = s
 		return
 	}
@@ -99,6 +100,7 @@ func (w *Writer) recoverSpool(s *spool) {
 	rc.abandoned = !finished
 	rc.mu.Unlock()
 	if finished {
+		s.renumber() // end cleared the spool
 		w.spool, w.stage = s, rc.play.stage
 		return
 	}

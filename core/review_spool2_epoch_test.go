@@ -1,5 +1,3 @@
-//go:build review
-
 package core
 
 import (
@@ -21,7 +19,8 @@ import (
 // that first buffer are invisible to recovery. Here the first record sits
 // in a sink call that has not returned, exactly what a SIGKILL at this
 // moment leaves; recovery would find nothing, and the record whose Write
-// returned would be lost.
+// returned would be lost. Such a spool is now renumbered when the Writer
+// takes it over (see spool.renumber).
 func TestReviewSpool2EpochWrapHidesRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.spool")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)

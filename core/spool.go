@@ -164,7 +164,8 @@ type spool struct {
 	mem       []byte // the mapping: header page and both buffers
 	head      *spoolHeader
 	buffers   [2]*buffer
-	nextEpoch uint64
+	nextEpoch uint64 // the first epoch a Writer may take
+	exhausted bool   // an epoch is at or past maxSpoolEpoch: see renumber
 }
 
 // enter records that a sink call is about to be made: of records of the
@@ -261,9 +262,39 @@ func mapSpool(f *os.File, size int) (*spool, error) {
 		b.epoch = b.meta.epoch.Load()
 		b.tag.Store(b.tagOf(b.epoch))
 		s.buffers[i] = b
-		s.nextEpoch = max(s.nextEpoch, b.epoch+1)
+		if b.epoch >= maxSpoolEpoch {
+			s.exhausted = true
+		} else {
+			s.nextEpoch = max(s.nextEpoch, b.epoch+1)
+		}
 	}
 	return s, nil
+}
+
+// maxSpoolEpoch bounds the epochs a spool may hold for a Writer to go on
+// from them. A process takes a new epoch at every swap of buffers and
+// cannot make 2^63 swaps, so only a damaged or forged header holds one at
+// or past it; its epochs could wrap round to 0, the epoch of an unused
+// buffer, which recovery skips, and a wrapped epoch would sort before
+// older ones. Such a spool is renumbered (see spool.renumber).
+const maxSpoolEpoch = 1 << 63
+
+// renumber starts the epochs of s afresh, at 1, if they cannot advance
+// (see maxSpoolEpoch). It is called when a Writer takes the spool over,
+// once every record in it is written and its buffers are cleared, so that
+// no frame carries the tag of an old epoch: both buffers are marked
+// unused (epoch 0), and a process that dies in between leaves a buffer
+// that is unused or holds nothing unwritten.
+func (s *spool) renumber() {
+	if !s.exhausted {
+		return
+	}
+	for _, b := range s.buffers {
+		b.meta.reopen(0, time.Unix(0, 0))
+		b.epoch = 0
+		b.tag.Store(b.tagOf(0))
+	}
+	s.nextEpoch, s.exhausted = 1, false
 }
 
 // blank reports whether the file of n bytes is empty or all zeros.
