@@ -163,7 +163,7 @@ func (rc *recovery) work() {
 	w, s, r := rc.w, rc.s, &rc.r
 	if rc.stage == stageNewline {
 		rc.stage++
-		if w.records == nil && endsMidLine(w.cfg.sink, s.diedInCall(), r.midWrite || len(r.records) > 0) {
+		if w.records == nil && endsMidLine(w.cfg.sink, s.diedInCall()) {
 			// Finish the line that the dead process's last sink call
 			// left unfinished, so that what follows starts a line.
 			if err := rc.call([]byte("\n")); err != nil {
@@ -399,39 +399,48 @@ func (p *replayer) skip() {
 
 // endsMidLine reports whether the sink may end in the middle of a line,
 // given whether the process that last held the spool died inside a sink
-// call (died), the only way it can have left a line unfinished. A regular
-// file is read back (its last byte is not a newline), when the process
-// died in a call or, for a spool written before calls were marked in it,
-// may have (legacy); any other sink, which cannot be read back, may end
-// mid-line if the process died in a call.
-func endsMidLine(sink io.Writer, died, legacy bool) bool {
-	f, ok := sink.(*os.File)
-	if !ok {
-		return died
-	}
-	if !died && !legacy {
+// call (died, from the spool's calling mark), the only way it can have
+// left a line unfinished. A regular file is read back: it ends mid-line if
+// the process died in a call and its last byte is not a newline. Any other
+// sink, which cannot be read back, may end mid-line if the process died in
+// a call.
+func endsMidLine(sink io.Writer, died bool) bool {
+	if !died {
 		return false
+	}
+	if mid, ok := fileEndsMidLine(sink); ok {
+		return mid
+	}
+	return true
+}
+
+// fileEndsMidLine reports, for a sink that is a regular file that can be
+// read back (ok), whether its last byte is not a newline.
+func fileEndsMidLine(sink io.Writer) (mid, ok bool) {
+	f, isFile := sink.(*os.File)
+	if !isFile {
+		return false, false
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
-		return died
+		return false, false
 	}
 	if info.Size() == 0 {
-		return false
+		return false, true
 	}
 	// A log is opened for writing only: read it by its name, if that is
 	// still the same file.
 	r, err := os.Open(f.Name())
 	if err != nil {
-		return died
+		return false, false
 	}
 	defer r.Close()
 	if same, err := r.Stat(); err != nil || !os.SameFile(info, same) {
-		return died
+		return false, false
 	}
 	var last [1]byte
 	if _, err := r.ReadAt(last[:], info.Size()-1); err != nil {
-		return died
+		return false, false
 	}
-	return last[0] != '\n'
+	return last[0] != '\n', true
 }

@@ -565,9 +565,10 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
 //
-// If dst is a regular file that ends mid-line (a log the process died
-// writing, appended to), Recover ends the line first; it writes no
-// newline into anything else. Of opts, Recover uses WithNotices only:
+// If the process died inside a sink call (see WithSpool) and dst is a
+// regular file that ends mid-line (a log the process died writing,
+// appended to), Recover ends the line first; it writes no newline into
+// anything else. Of opts, Recover uses WithNotices only:
 // given a format, it then writes the notice that the next New would write
 // (see WithSpool), if there are records, as asynclog recover does; without
 // it, it writes the records alone. It writes the records in calls of at
@@ -594,9 +595,9 @@ func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
 	// dst is the program's log only if it is a file that it appends to:
-	// anything else gets no newline, a regular file one if it ends
-	// mid-line.
-	if endsMidLine(dst, false, true) {
+	// anything else gets no newline, a regular file one if the process
+	// died inside a sink call and the file ends mid-line.
+	if mid, ok := fileEndsMidLine(dst); ok && mid && s.diedInCall() {
 		s.enter(nil)
 		err := writeAll(dst, []byte("\n"))
 		s.leave(nil, 0)
