@@ -76,6 +76,7 @@ func (w *Writer) recoverSpool(s *spool) {
 		// between calls with a sink of another kind.
 		s.markWritten()
 		s.head.calling.Store(notCalling)
+		s.head.unended.Store(0)
 		clearSpool(s)
 		s.renumber()
 		w.spool = s
@@ -170,6 +171,7 @@ func (rc *recovery) work() {
 				w.report(fmt.Errorf("asynclog: writing a newline to the sink: %w", err))
 			}
 		}
+		s.head.unended.Store(0) // ended, or nothing to end (see Recover)
 	}
 	if rc.stage == stageNotice {
 		rc.stage++
@@ -261,6 +263,7 @@ func (rc *recovery) call(p []byte) error {
 // up waiting for it, it lets the spool go.
 func (rc *recovery) end() {
 	rc.s.markWritten()
+	rc.s.head.unended.Store(0)
 	clearSpool(rc.s)
 	rc.mu.Lock()
 	rc.finished = true

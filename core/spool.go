@@ -114,7 +114,8 @@ type spoolHeader struct {
 	pid     atomic.Uint64 // the process that last held the spool
 	salt    uint32        // random, drawn at creation (see buffer.tagOf)
 	calling atomic.Uint32 // a sink call is under way (see spool.enter)
-	_       [16]byte
+	unended atomic.Uint32 // a dead process's call may have left a torn line, not yet ended (see Recover)
+	_       [12]byte
 	meta    [2]spoolMeta
 }
 
@@ -196,6 +197,9 @@ func (s *spool) leave(m *spoolMeta, upto uint64) {
 // diedInCall reports whether the process that last held the spool died
 // inside a sink call, which may have left the sink mid-line.
 func (s *spool) diedInCall() bool {
+	if s.head.unended.Load() != 0 {
+		return true // kept by a Recover that could not end the line
+	}
 	c := s.head.calling.Load()
 	switch {
 	case c == notCalling:
@@ -568,7 +572,9 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 // If the process died inside a sink call (see WithSpool) and dst is a
 // regular file that ends mid-line (a log the process died writing,
 // appended to), Recover ends the line first; it writes no newline into
-// anything else. Of opts, Recover uses WithNotices only:
+// anything else, and leaves the spool saying that a call was cut short,
+// so that the next New with the spool ends the line in the program's
+// log, as WithSpool says, even though Recover has written every record. Of opts, Recover uses WithNotices only:
 // given a format, it then writes the notice that the next New would write
 // (see WithSpool), if there are records, as asynclog recover does; without
 // it, it writes the records alone. It writes the records in calls of at
@@ -596,13 +602,20 @@ func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
 	// dst is the program's log only if it is a file that it appends to:
 	// anything else gets no newline, a regular file one if the process
-	// died inside a sink call and the file ends mid-line.
-	if mid, ok := fileEndsMidLine(dst); ok && mid && s.diedInCall() {
-		s.enter(nil)
-		err := writeAll(dst, []byte("\n"))
-		s.leave(nil, 0)
-		if err != nil {
-			return note, err
+	// died inside a sink call and the file ends mid-line. Recover's own
+	// calls clear the calling mark and markWritten the progress, so a
+	// torn line that Recover does not end is kept in the header for the
+	// next New, which ends it in the program's log.
+	if s.diedInCall() {
+		s.head.unended.Store(1)
+		if mid, ok := fileEndsMidLine(dst); ok && mid {
+			s.enter(nil)
+			err := writeAll(dst, []byte("\n"))
+			s.leave(nil, 0)
+			if err != nil {
+				return note, err
+			}
+			s.head.unended.Store(0)
 		}
 	}
 	s.enter(nil)
