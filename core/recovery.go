@@ -287,9 +287,11 @@ func (rc *recovery) end() {
 // A record the dead process may already have written (repeat: before
 // writing) goes in a call of its own, and writing stays where it is, so
 // that a recovery that dies in turn leaves the records it had not written
-// again still marked as repeats, and the one it died in: no record
-// reaches the sink whole more than twice, however many recoveries die in
-// a row (see WithSpool for the one exception).
+// again still marked as repeats, and those of the call it died in (the one
+// repeat, or a run of up to a step of records no process had written,
+// whose writing enter stored): no record reaches the sink whole more than
+// twice, however many recoveries die in a row (see WithSpool for the one
+// exception), though each death may add up to a step of repeats.
 type replayer struct {
 	s       *spool
 	records []spooled

@@ -49,9 +49,13 @@ var ErrSpool = errors.New("asynclog: spool")
 // at most the records of the one call the process died in: at most a
 // step of them, counted (RepeatedRecords, Notice.Repeated). Recovery
 // writes those records one per call, and keeps them marked until each is
-// written, so a recovering process that dies in turn adds no repeat but
-// the record of the call it died in: a record reaches the sink whole at
-// most twice, however many recoveries die in a row. (The one exception: a
+// written, and the records no process had written in runs of up to a
+// step, as the writer goroutine does; so a recovering process that dies
+// in turn adds no repeats but the records of the call it died in: the one
+// record, if it may have been in the sink already, or else up to a step of
+// records, each death adding at most a step. Either way a record reaches
+// the sink whole at most twice, however many recoveries die in a row.
+// (The one exception: a
 // kill that lands after the kernel has taken the whole of such a
 // record's call, but before the call returns, can make that record appear
 // a third time.)
