@@ -92,6 +92,12 @@ var ErrSpool = errors.New("asynclog: spool")
 // group or others may read or write. Recover refuses the same files. The
 // error, matching ErrSpool, says which check failed.
 //
+// A header damaged or forged by someone who may write the file (its owner)
+// cannot make recovery read outside the spool: a progress offset that no
+// process can have stored is taken as telling nothing, and every record
+// of that buffer is replayed, counted as a possible repeat; epochs that
+// cannot advance are renumbered once the spool is recovered.
+//
 // Keep the spool on a local file system, and do not truncate it while it
 // is in use: a mapped page that disappears kills the process with SIGBUS.
 // On copy-on-write file systems (btrfs, ZFS) a full disk can still do so.
