@@ -76,7 +76,9 @@ func (w *Writer) recoverSpool(s *spool) {
 		// between calls with a sink of another kind.
 		s.markWritten()
 		s.head.calling.Store(notCalling)
+		s.head.unended.Store(0)
 		clearSpool(s)
+		s.renumber()
 		w.spool = s
 		return
 	}
@@ -99,6 +101,7 @@ func (w *Writer) recoverSpool(s *spool) {
 	rc.abandoned = !finished
 	rc.mu.Unlock()
 	if finished {
+		s.renumber() // end cleared the spool
 		w.spool, w.stage = s, rc.play.stage
 		return
 	}
@@ -161,13 +164,14 @@ func (rc *recovery) work() {
 	w, s, r := rc.w, rc.s, &rc.r
 	if rc.stage == stageNewline {
 		rc.stage++
-		if w.records == nil && endsMidLine(w.cfg.sink, s.diedInCall(), r.midWrite || len(r.records) > 0) {
+		if w.records == nil && endsMidLine(w.cfg.sink, s.diedInCall()) {
 			// Finish the line that the dead process's last sink call
 			// left unfinished, so that what follows starts a line.
 			if err := rc.call([]byte("\n")); err != nil {
 				w.report(fmt.Errorf("asynclog: writing a newline to the sink: %w", err))
 			}
 		}
+		s.head.unended.Store(0) // ended, or nothing to end (see Recover)
 	}
 	if rc.stage == stageNotice {
 		rc.stage++
@@ -200,7 +204,10 @@ func (rc *recovery) work() {
 			if err != nil {
 				// Counted lost, reported, and not handed to the sink
 				// again, as the writer goroutine does with the records a
-				// call did not deliver.
+				// call did not deliver: the progress is stored before the
+				// report, so that a Goexit in the error handler does not
+				// make the next goroutine hand them over again.
+				rc.play.leave()
 				lost := len(recs) - n
 				w.stats.lost(uint64(lost), size-delivered)
 				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %d delivered, %d (%d bytes) lost: %w",
@@ -216,7 +223,11 @@ func (rc *recovery) work() {
 			rc.calling = false
 			if err != nil {
 				// Reported, and not written again, as the writer goroutine
-				// does with the records of a failed write.
+				// does with the records of a failed write: the progress is
+				// stored before the report, so that a Goexit in the error
+				// handler does not make the next goroutine write them
+				// again.
+				rc.play.leave()
 				w.report(fmt.Errorf("asynclog: writing %d records (%d bytes) recovered from the spool to the sink: %w", len(run), len(p), err))
 				return nil
 			}
@@ -252,6 +263,7 @@ func (rc *recovery) call(p []byte) error {
 // up waiting for it, it lets the spool go.
 func (rc *recovery) end() {
 	rc.s.markWritten()
+	rc.s.head.unended.Store(0)
 	clearSpool(rc.s)
 	rc.mu.Lock()
 	rc.finished = true
@@ -275,9 +287,11 @@ func (rc *recovery) end() {
 // A record the dead process may already have written (repeat: before
 // writing) goes in a call of its own, and writing stays where it is, so
 // that a recovery that dies in turn leaves the records it had not written
-// again still marked as repeats, and the one it died in: no record
-// reaches the sink whole more than twice, however many recoveries die in
-// a row (see WithSpool for the one exception).
+// again still marked as repeats, and those of the call it died in (the one
+// repeat, or a run of up to a step of records no process had written,
+// whose writing enter stored): no record reaches the sink whole more than
+// twice, however many recoveries die in a row (see WithSpool for the one
+// exception), though each death may add up to a step of repeats.
 type replayer struct {
 	s       *spool
 	records []spooled
@@ -322,7 +336,9 @@ func (p *replayer) enter(end int) {
 	p.s.enter(last.meta)
 }
 
-// leave stores that the call entered with enter has returned.
+// leave stores that the call entered with enter has returned. Once it
+// has, another leave before the next enter changes nothing, so a write
+// function may store the progress itself, before it reports a failed call.
 func (p *replayer) leave() {
 	last := p.records[p.end-1]
 	p.s.leave(last.meta, last.end)
@@ -388,39 +404,48 @@ func (p *replayer) skip() {
 
 // endsMidLine reports whether the sink may end in the middle of a line,
 // given whether the process that last held the spool died inside a sink
-// call (died), the only way it can have left a line unfinished. A regular
-// file is read back (its last byte is not a newline), when the process
-// died in a call or, for a spool written before calls were marked in it,
-// may have (legacy); any other sink, which cannot be read back, may end
-// mid-line if the process died in a call.
-func endsMidLine(sink io.Writer, died, legacy bool) bool {
-	f, ok := sink.(*os.File)
-	if !ok {
-		return died
-	}
-	if !died && !legacy {
+// call (died, from the spool's calling mark), the only way it can have
+// left a line unfinished. A regular file is read back: it ends mid-line if
+// the process died in a call and its last byte is not a newline. Any other
+// sink, which cannot be read back, may end mid-line if the process died in
+// a call.
+func endsMidLine(sink io.Writer, died bool) bool {
+	if !died {
 		return false
+	}
+	if mid, ok := fileEndsMidLine(sink); ok {
+		return mid
+	}
+	return true
+}
+
+// fileEndsMidLine reports, for a sink that is a regular file that can be
+// read back (ok), whether its last byte is not a newline.
+func fileEndsMidLine(sink io.Writer) (mid, ok bool) {
+	f, isFile := sink.(*os.File)
+	if !isFile {
+		return false, false
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
-		return died
+		return false, false
 	}
 	if info.Size() == 0 {
-		return false
+		return false, true
 	}
 	// A log is opened for writing only: read it by its name, if that is
 	// still the same file.
 	r, err := os.Open(f.Name())
 	if err != nil {
-		return died
+		return false, false
 	}
 	defer r.Close()
 	if same, err := r.Stat(); err != nil || !os.SameFile(info, same) {
-		return died
+		return false, false
 	}
 	var last [1]byte
 	if _, err := r.ReadAt(last[:], info.Size()-1); err != nil {
-		return died
+		return false, false
 	}
-	return last[0] != '\n'
+	return last[0] != '\n', true
 }

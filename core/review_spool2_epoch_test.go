@@ -1,8 +1,7 @@
-//go:build review
-
 package core
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -21,7 +20,8 @@ import (
 // that first buffer are invisible to recovery. Here the first record sits
 // in a sink call that has not returned, exactly what a SIGKILL at this
 // moment leaves; recovery would find nothing, and the record whose Write
-// returned would be lost.
+// returned would be lost. Such a spool is now renumbered when the Writer
+// takes it over (see spool.renumber).
 func TestReviewSpool2EpochWrapHidesRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.spool")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -44,4 +44,26 @@ func TestReviewSpool2EpochWrapHidesRecords(t *testing.T) {
 	r := w.spool.unwritten() // what a recovery after a kill now would find
 	assert.Len(t, r.records, 1, "the record whose Write returned must be recoverable (buffer epochs %d and %d)",
 		w.spool.head.meta[0].epoch.Load(), w.spool.head.meta[1].epoch.Load())
+}
+
+// TestSpoolEpochsRenumberedAfterRecovery checks that records a dead
+// process left under the last epoch a spool can hold are recovered, and
+// that the Writer then starts the spool's epochs afresh.
+func TestSpoolEpochsRenumberedAfterRecovery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spool")
+	recs := lines(0, 0, 3)
+	deadSpool(t, path, testSpoolSize, func(s *spool) {
+		require.NotZero(t, s.buffers[0].tagOf(^uint64(0)), "this salt makes a tag of 0: rerun")
+		commit(t, s.buffers[0], ^uint64(0), recs...)
+		s.buffers[1].meta.epoch.Store(^uint64(0) - 1)
+	})
+	sink := &recSink{}
+	w := New(WithSink(sink), WithSpool(path), WithBufferSize(testSpoolSize), WithNotices(nil))
+	require.NotNil(t, w.spool, "the spool is used")
+	assert.EqualValues(t, 1, w.spool.head.meta[0].epoch.Load(), "the first buffer starts at epoch 1")
+	assert.Zero(t, w.spool.head.meta[1].epoch.Load(), "the spare is unused")
+	_, err := w.Write([]byte("new\n"))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	assert.Equal(t, string(bytes.Join(recs, nil))+"new\n", string(sink.Data()))
 }

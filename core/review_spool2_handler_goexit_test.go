@@ -1,5 +1,3 @@
-//go:build review
-
 package core
 
 import (
@@ -50,4 +48,36 @@ func TestReviewSpool2HandlerGoexitRepeatsFailedRecovery(t *testing.T) {
 	_ = w.Close()
 	<-w.done
 	assert.EqualValues(t, 1, calls.Load(), "the failed call of recovered records is made once (%d Goexits in the handler)", goexits.Load())
+}
+
+// TestSpoolHandlerGoexitRepeatsNoFailedRecordsCall is the same for a
+// RecordWriter sink: the records a WriteRecords call of the recovery did
+// not deliver are counted lost and reported once, not handed over again.
+func TestSpoolHandlerGoexitRepeatsNoFailedRecordsCall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.spool")
+	forgeSpool(t, path, 4096, [][]byte{[]byte("one\n"), []byte("two\n")}, 0, 0, notCalling)
+
+	sink := &recordSink{writeRecords: func(recs [][]byte) (int, error) {
+		return 0, errors.New("collector down")
+	}}
+	var goexits atomic.Int64
+	handler := func(err error) {
+		if goexits.Load() < 3 && !errors.Is(err, ErrSinkPanic) {
+			goexits.Add(1)
+			runtime.Goexit()
+		}
+	}
+	w := New(WithNotices(nil), WithSink(sink), WithSpool(path), WithBufferSize(4096),
+		WithErrorHandler(handler), WithSyncTimeout(2*time.Second))
+	_ = w.Close()
+	<-w.done
+	calls := 0
+	for _, call := range sink.Calls() {
+		for _, rec := range call {
+			if bytes.Equal(rec, []byte("one\n")) {
+				calls++
+			}
+		}
+	}
+	assert.Equal(t, 1, calls, "the failed call of recovered records is made once (%d Goexits in the handler)", goexits.Load())
 }

@@ -1,5 +1,3 @@
-//go:build review
-
 package core
 
 import (
@@ -28,7 +26,9 @@ import (
 // WithSpool says that recovery ends the line "whether or not there are
 // records to recover"; Recover's godoc says only that it ends dst's line.
 // An operator who looks at a spool with asynclog recover > somewhere
-// before restarting the service gets the glued line.
+// before restarting the service got the glued line. Recover now keeps the
+// dead process's cut call in the header (spoolHeader.unended) until a
+// recovery ends the line.
 func TestReviewSpool2RecoverElsewhereForgetsTornLine(t *testing.T) {
 	for _, calling := range []uint32{callingRun, callingSink} {
 		for _, wrapped := range []bool{false, true} {

@@ -49,9 +49,13 @@ var ErrSpool = errors.New("asynclog: spool")
 // at most the records of the one call the process died in: at most a
 // step of them, counted (RepeatedRecords, Notice.Repeated). Recovery
 // writes those records one per call, and keeps them marked until each is
-// written, so a recovering process that dies in turn adds no repeat but
-// the record of the call it died in: a record reaches the sink whole at
-// most twice, however many recoveries die in a row. (The one exception: a
+// written, and the records no process had written in runs of up to a
+// step, as the writer goroutine does; so a recovering process that dies
+// in turn adds no repeats but the records of the call it died in: the one
+// record, if it may have been in the sink already, or else up to a step of
+// records, each death adding at most a step. Either way a record reaches
+// the sink whole at most twice, however many recoveries die in a row.
+// (The one exception: a
 // kill that lands after the kernel has taken the whole of such a
 // record's call, but before the call returns, can make that record appear
 // a third time.)
@@ -88,6 +92,12 @@ var ErrSpool = errors.New("asynclog: spool")
 // group or others may read or write. Recover refuses the same files. The
 // error, matching ErrSpool, says which check failed.
 //
+// A header damaged or forged by someone who may write the file (its owner)
+// cannot make recovery read outside the spool: a progress offset that no
+// process can have stored is taken as telling nothing, and every record
+// of that buffer is replayed, counted as a possible repeat; epochs that
+// cannot advance are renumbered once the spool is recovered.
+//
 // Keep the spool on a local file system, and do not truncate it while it
 // is in use: a mapped page that disappears kills the process with SIGBUS.
 // On copy-on-write file systems (btrfs, ZFS) a full disk can still do so.
@@ -114,7 +124,8 @@ type spoolHeader struct {
 	pid     atomic.Uint64 // the process that last held the spool
 	salt    uint32        // random, drawn at creation (see buffer.tagOf)
 	calling atomic.Uint32 // a sink call is under way (see spool.enter)
-	_       [16]byte
+	unended atomic.Uint32 // a dead process's call may have left a torn line, not yet ended (see Recover)
+	_       [12]byte
 	meta    [2]spoolMeta
 }
 
@@ -164,7 +175,8 @@ type spool struct {
 	mem       []byte // the mapping: header page and both buffers
 	head      *spoolHeader
 	buffers   [2]*buffer
-	nextEpoch uint64
+	nextEpoch uint64 // the first epoch a Writer may take
+	exhausted bool   // an epoch is at or past maxSpoolEpoch: see renumber
 }
 
 // enter records that a sink call is about to be made: of records of the
@@ -195,6 +207,9 @@ func (s *spool) leave(m *spoolMeta, upto uint64) {
 // diedInCall reports whether the process that last held the spool died
 // inside a sink call, which may have left the sink mid-line.
 func (s *spool) diedInCall() bool {
+	if s.head.unended.Load() != 0 {
+		return true // kept by a Recover that could not end the line
+	}
 	c := s.head.calling.Load()
 	switch {
 	case c == notCalling:
@@ -261,9 +276,39 @@ func mapSpool(f *os.File, size int) (*spool, error) {
 		b.epoch = b.meta.epoch.Load()
 		b.tag.Store(b.tagOf(b.epoch))
 		s.buffers[i] = b
-		s.nextEpoch = max(s.nextEpoch, b.epoch+1)
+		if b.epoch >= maxSpoolEpoch {
+			s.exhausted = true
+		} else {
+			s.nextEpoch = max(s.nextEpoch, b.epoch+1)
+		}
 	}
 	return s, nil
+}
+
+// maxSpoolEpoch bounds the epochs a spool may hold for a Writer to go on
+// from them. A process takes a new epoch at every swap of buffers and
+// cannot make 2^63 swaps, so only a damaged or forged header holds one at
+// or past it; its epochs could wrap round to 0, the epoch of an unused
+// buffer, which recovery skips, and a wrapped epoch would sort before
+// older ones. Such a spool is renumbered (see spool.renumber).
+const maxSpoolEpoch = 1 << 63
+
+// renumber starts the epochs of s afresh, at 1, if they cannot advance
+// (see maxSpoolEpoch). It is called when a Writer takes the spool over,
+// once every record in it is written and its buffers are cleared, so that
+// no frame carries the tag of an old epoch: both buffers are marked
+// unused (epoch 0), and a process that dies in between leaves a buffer
+// that is unused or holds nothing unwritten.
+func (s *spool) renumber() {
+	if !s.exhausted {
+		return
+	}
+	for _, b := range s.buffers {
+		b.meta.reopen(0, time.Unix(0, 0))
+		b.epoch = 0
+		b.tag.Store(b.tagOf(0))
+	}
+	s.nextEpoch, s.exhausted = 1, false
 }
 
 // blank reports whether the file of n bytes is empty or all zeros.
@@ -423,7 +468,7 @@ func (s *spool) unwritten() recovered {
 		if m.epoch.Load() == 0 {
 			continue
 		}
-		written, writing := m.written.Load(), m.writing.Load()
+		written, writing := m.progress(uint64(len(b.data)))
 		if writing > written {
 			r.midWrite = true
 		}
@@ -440,6 +485,27 @@ func (s *spool) unwritten() recovered {
 		}, func() { r.torn++ })
 	}
 	return r
+}
+
+// progress returns the buffer's written and writing offsets, for a buffer
+// of size bytes, checked: this is the one place where recovery takes them
+// from the file. An offset that no process can have stored (past the end
+// of the buffer, or not on a frame's 8-byte boundary), as a damaged or
+// forged spool may hold, tells nothing: written is then taken as 0, so
+// that every committed frame of the buffer's epoch is replayed, and
+// writing as size, so that those records are counted as possibly in the
+// sink already (Notice.Repeated) and replayed one per call. A spool is
+// never refused for it, and no offset outside the buffer is ever used.
+func (m *spoolMeta) progress(size uint64) (written, writing uint64) {
+	possible := func(off uint64) bool { return off <= size && off%8 == 0 }
+	written, writing = m.written.Load(), m.writing.Load()
+	if !possible(written) {
+		return 0, size
+	}
+	if !possible(writing) {
+		writing = size
+	}
+	return written, writing
 }
 
 // markWritten records that every frame of both buffers has been written.
@@ -475,6 +541,9 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 		return h, off+frameLen(int(h&lengthMask)) <= size
 	}
 	off &^= 7 // a frame starts on 8 bytes
+	if off > size {
+		return // not an offset of data (see spoolMeta.progress)
+	}
 	for off+headerLen <= size {
 		h, ok := valid(off)
 		if !ok {
@@ -510,9 +579,12 @@ func walkFrames(data []byte, tag uint32, off uint64, record func(off uint64, rec
 // The spool must not be in use: an error matching ErrSpool says so, or
 // that the file is not a spool.
 //
-// If dst is a regular file that ends mid-line (a log the process died
-// writing, appended to), Recover ends the line first; it writes no
-// newline into anything else. Of opts, Recover uses WithNotices only:
+// If the process died inside a sink call (see WithSpool) and dst is a
+// regular file that ends mid-line (a log the process died writing,
+// appended to), Recover ends the line first; it writes no newline into
+// anything else, and leaves the spool saying that a call was cut short,
+// so that the next New with the spool ends the line in the program's
+// log, as WithSpool says, even though Recover has written every record. Of opts, Recover uses WithNotices only:
 // given a format, it then writes the notice that the next New would write
 // (see WithSpool), if there are records, as asynclog recover does; without
 // it, it writes the records alone. It writes the records in calls of at
@@ -539,14 +611,21 @@ func Recover(path string, dst io.Writer, opts ...Option) (Notice, error) {
 	note := Notice{Kind: NoticeRecovered, Time: time.Now(), Records: uint64(len(r.records)), Bytes: r.bytes,
 		Since: r.since, Spool: path, PID: int(s.head.pid.Load()), Torn: r.torn, Repeated: r.repeated}
 	// dst is the program's log only if it is a file that it appends to:
-	// anything else gets no newline, a regular file one if it ends
-	// mid-line.
-	if endsMidLine(dst, false, true) {
-		s.enter(nil)
-		err := writeAll(dst, []byte("\n"))
-		s.leave(nil, 0)
-		if err != nil {
-			return note, err
+	// anything else gets no newline, a regular file one if the process
+	// died inside a sink call and the file ends mid-line. Recover's own
+	// calls clear the calling mark and markWritten the progress, so a
+	// torn line that Recover does not end is kept in the header for the
+	// next New, which ends it in the program's log.
+	if s.diedInCall() {
+		s.head.unended.Store(1)
+		if mid, ok := fileEndsMidLine(dst); ok && mid {
+			s.enter(nil)
+			err := writeAll(dst, []byte("\n"))
+			s.leave(nil, 0)
+			if err != nil {
+				return note, err
+			}
+			s.head.unended.Store(0)
 		}
 	}
 	s.enter(nil)

@@ -188,7 +188,8 @@ var cutLine = []byte(`{"g":0,"seq":1,"msg":"ent`)
 // on a line of its own when the log ends mid-line, as it does when the
 // dead process died inside a sink write: of records of the spool (the
 // progress says so), or of a record too long for the spool, or of a
-// notice (it does not); with notices or without.
+// notice (it does not); with notices or without. The spool's calling mark
+// says a call was under way, as it does whenever a process dies in one.
 func TestRecoveryStartsOnFreshLine(t *testing.T) {
 	for _, notices := range []bool{true, false} {
 		for _, inFlight := range []bool{true, false} {
@@ -198,8 +199,10 @@ func TestRecoveryStartsOnFreshLine(t *testing.T) {
 				recs := lines(0, 1, 3)
 				deadSpool(t, path, testSpoolSize, func(s *spool) {
 					ends := commit(t, s.buffers[0], 1, recs...)
+					s.head.calling.Store(callingSink)
 					if inFlight {
 						s.buffers[0].meta.writing.Store(ends[0])
+						s.head.calling.Store(callingRun)
 					}
 				})
 				sink := appendFile(t, filepath.Join(dir, "log"), append(appendLine(nil, 0, 0), cutLine...))

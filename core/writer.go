@@ -460,7 +460,9 @@ func (w *Writer) swapLocked(need int) {
 // reopen starts the next epoch in b. mu must be held, or New be running.
 func (w *Writer) reopen(b *buffer) {
 	w.epoch++
-	for b.tagOf(w.epoch) == 0 { // 0 is the tag of a header never written
+	// 0 is the tag of a header never written, and the epoch of an unused
+	// buffer (see spool.renumber).
+	for w.epoch == 0 || b.tagOf(w.epoch) == 0 {
 		w.epoch++
 	}
 	b.reopen(w.epoch, time.Now())

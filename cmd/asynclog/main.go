@@ -15,10 +15,12 @@
 // torn ones were skipped, and how many may already be in the program's own
 // log (those of the sink call it died in: at most 1 MiB of records). It
 // refuses a spool that a live process holds, and a spool that another user
-// could have read or forged (see core.WithSpool). If standard output is a
-// regular file that ends mid-line (the program's log, appended to with >>,
-// which the program died writing), recover ends that line first, before
-// the notice.
+// could have read or forged (see core.WithSpool). If the program died
+// inside a sink call and standard output is a regular file that ends
+// mid-line (the program's log, appended to with >>, which the program died
+// writing), recover ends that line first, before the notice; otherwise
+// it leaves the cut call marked in the spool, so that the program's next
+// start ends its log's line.
 //
 // The notice is a JSON line (core.JSONNotice), as a Writer writes it by
 // default; -notice text writes it as text (core.TextNotice), for a text
