@@ -207,16 +207,10 @@ func appendJSONRecord(b []byte, rec []byte) ([]byte, bool) {
 	sc.skipSpace()
 	if !sc.consume('}') {
 		for {
-			sc.skipSpace()
-			key, ok := sc.rawString()
+			key, ok := sc.member()
 			if !ok {
 				return b, false
 			}
-			sc.skipSpace()
-			if !sc.consume(':') {
-				return b, false
-			}
-			sc.skipSpace()
 			mapped := false
 			switch role := roleOf(key); {
 			case role == roleTime && !haveTime:
@@ -325,6 +319,22 @@ func (sc *scanner) consume(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// member reads the key of an object's member at sc.i, as rawString
+// returns it, and the colon after it, and moves to the member's value.
+func (sc *scanner) member() ([]byte, bool) {
+	sc.skipSpace()
+	key, ok := sc.rawString()
+	if !ok {
+		return nil, false
+	}
+	sc.skipSpace()
+	if !sc.consume(':') {
+		return nil, false
+	}
+	sc.skipSpace()
+	return key, true
 }
 
 // rawString returns the JSON string at sc.i, quotes and escapes as they
@@ -544,16 +554,10 @@ func (sc *scanner) appendValue(b []byte, depth int) ([]byte, bool) {
 		sc.skipSpace()
 		if !sc.consume('}') {
 			for {
-				sc.skipSpace()
-				key, ok := sc.rawString()
+				key, ok := sc.member()
 				if !ok {
 					return b, false
 				}
-				sc.skipSpace()
-				if !sc.consume(':') {
-					return b, false
-				}
-				sc.skipSpace()
 				var kv, v int
 				b, kv = beginMessage(b, listValues)
 				if b, ok = appendJSONString(b, kvKey, key); !ok {
