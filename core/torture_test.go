@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -174,22 +175,8 @@ func (f *failingSink) Write(p []byte) (int, error) {
 func TestTortureSinkFailures(t *testing.T) {
 	for _, policy := range []Overflow{Block, Drop} {
 		t.Run(policy.String(), func(t *testing.T) {
-			const size = 256
 			s := &failingSink{}
-			w := newWriter(t, WithSink(s), WithBufferSize(size), WithOverflow(policy),
-				WithFlushInterval(time.Millisecond), WithErrorHandler(func(error) {}))
-			st := streams{seed: 45, writers: 8, records: 1000, size: size, minLen: 4, maxLen: 2*size + 3}
-			st.run(t, func(g, k int, p []byte) (int, error) {
-				if k%100 == 0 {
-					_ = w.Sync() // sink errors are expected here
-				}
-				return w.Write(p)
-			})
-			_ = w.Close()
-
-			stats := w.Stats()
-			assert.Equal(t, stats.Records, stats.WrittenRecords+stats.LostRecords)
-			assert.Equal(t, stats.Bytes, stats.WrittenBytes+stats.LostBytes)
+			st, stats := tortureFailingSink(t, s, policy, 45, 1000)
 			assert.Equal(t, uint64(s.failures), stats.SinkErrors)
 			assert.Equal(t, uint64(s.calls), stats.Flushes)
 			assert.NotZero(t, stats.LostRecords)
@@ -316,22 +303,8 @@ func (f *failingRecords) Write(p []byte) (int, error) { panic("Write called on a
 func TestTortureRecordWriterFailures(t *testing.T) {
 	for _, policy := range []Overflow{Block, Drop} {
 		t.Run(policy.String(), func(t *testing.T) {
-			const size = 256
 			s := &failingRecords{}
-			w := newWriter(t, WithSink(s), WithBufferSize(size), WithOverflow(policy),
-				WithFlushInterval(time.Millisecond), WithErrorHandler(func(error) {}))
-			st := streams{seed: 47, writers: 8, records: 600, size: size, minLen: 4, maxLen: 2*size + 3}
-			st.run(t, func(g, k int, p []byte) (int, error) {
-				if k%100 == 0 {
-					_ = w.Sync() // sink errors are expected here
-				}
-				return w.Write(p)
-			})
-			_ = w.Close()
-
-			stats := w.Stats()
-			assert.Equal(t, stats.Records, stats.WrittenRecords+stats.LostRecords)
-			assert.Equal(t, stats.Bytes, stats.WrittenBytes+stats.LostBytes)
+			st, stats := tortureFailingSink(t, s, policy, 47, 600)
 			assert.Equal(t, uint64(s.lostRecs), stats.LostRecords)
 			assert.Equal(t, uint64(s.lostBytes), stats.LostBytes)
 			assert.Equal(t, uint64(s.failures), stats.SinkErrors)
@@ -343,4 +316,27 @@ func TestTortureRecordWriterFailures(t *testing.T) {
 			assert.Equal(t, uint64(handed), stats.Records)
 		})
 	}
+}
+
+// tortureFailingSink writes records records from each of 8 goroutines
+// into 256-byte buffers over sink, which fails some calls, with a Sync
+// every 100 records, closes the Writer, and checks that every record it
+// took is counted written or lost, in records and in bytes.
+func tortureFailingSink(t *testing.T, sink io.Writer, policy Overflow, seed uint64, records int) (streams, Stats) {
+	t.Helper()
+	const size = 256
+	w := newWriter(t, WithSink(sink), WithBufferSize(size), WithOverflow(policy),
+		WithFlushInterval(time.Millisecond), WithErrorHandler(func(error) {}))
+	st := streams{seed: seed, writers: 8, records: records, size: size, minLen: 4, maxLen: 2*size + 3}
+	st.run(t, func(g, k int, p []byte) (int, error) {
+		if k%100 == 0 {
+			_ = w.Sync() // sink errors are expected here
+		}
+		return w.Write(p)
+	})
+	_ = w.Close()
+	stats := w.Stats()
+	assert.Equal(t, stats.Records, stats.WrittenRecords+stats.LostRecords)
+	assert.Equal(t, stats.Bytes, stats.WrittenBytes+stats.LostBytes)
+	return st, stats
 }
