@@ -87,8 +87,11 @@ type Output struct {
 	Name  string // the output's name in its group and in benchmark names
 	Title string // the output's name in tables
 
-	// Discard marks the outputs that write nowhere: they measure
-	// formatting alone, the floor of their group.
+	// Discard marks the outputs that write nowhere, whatever sink they are
+	// given: they measure what the layers in front of a sink cost. Their
+	// entries are not counted (no loss), they run on the page-cache file
+	// only, and no ratio takes them as the best of their group. A group's
+	// floor, which its ratios are against, is its first output (Floor).
 	Discard bool
 
 	// Lossy marks the outputs that drop entries by design when their sink
@@ -130,6 +133,18 @@ func Outputs() []*Output {
 }
 
 var groups = []string{"zap", "zerolog", "logrus", "slog", "core"}
+
+// Floor returns the first output of group, which discards: the floor that
+// the group's ratios are against (io.Discard, or the core group's floor).
+// It returns nil for an unknown group.
+func Floor(group string) *Output {
+	for _, o := range Outputs() {
+		if o.Group == group {
+			return o
+		}
+	}
+	return nil
+}
 
 // Groups returns the group names in the order of Outputs.
 func Groups() []string { return slices.Clone(groups) }

@@ -135,3 +135,43 @@ func checkCPU(t *testing.T, r *Result) {
 	}
 	assert.Positive(t, r.CPU, "a run that logs uses CPU time")
 }
+
+// TestFloor checks that each group's floor discards, and that the
+// asynclog rows over io.Discard come right after it, discarding too.
+func TestFloor(t *testing.T) {
+	for _, g := range Groups() {
+		f := Floor(g)
+		require.NotNil(t, f, g)
+		assert.True(t, f.Discard, "the floor of %s discards", g)
+	}
+	assert.Nil(t, Floor("nope"))
+	for _, g := range []string{"zap", "zerolog"} {
+		var ids []string
+		for _, o := range Outputs() {
+			if o.Group == g {
+				ids = append(ids, o.ID())
+			}
+		}
+		require.GreaterOrEqual(t, len(ids), 2, g)
+		assert.Equal(t, []string{g + "/discard", g + "/asynclog-discard"}, ids[:2])
+		o := Find(g + "/asynclog-discard")
+		assert.True(t, o.Discard, "%s writes nowhere", o.ID())
+		assert.Equal(t, "asynclog → io.Discard", o.Title)
+	}
+}
+
+// TestRunAsynclogDiscard checks that the harness counts no lines, and so
+// no loss, for the asynclog outputs over io.Discard, which still report
+// their core's counters.
+func TestRunAsynclogDiscard(t *testing.T) {
+	cfg := Config{Goroutines: 2, Calls: 200, Dir: t.TempDir()}
+	for _, id := range []string{"zap/asynclog-discard", "zerolog/asynclog-discard"} {
+		r, err := Run(Find(id), Fields, FileSink, cfg)
+		require.NoError(t, err, id)
+		assert.Empty(t, r.Err, id)
+		assert.EqualValues(t, 400, r.Calls, id)
+		assert.EqualValues(t, -1, r.Lost(), id)
+		require.NotNil(t, r.Core, id)
+		assert.Positive(t, r.Core.WrittenBytes, "%s: the core wrote to io.Discard", id)
+	}
+}

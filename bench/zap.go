@@ -20,6 +20,10 @@ func init() {
 		&Output{Name: "discard", Title: "io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
 			return newZap(zapcore.AddSync(io.Discard), c, nop)
 		}},
+		&Output{Name: "asynclog-discard", Title: "asynclog → io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
+			ws := zapasync.New(core.WithSink(io.Discard)) // the layer's own cost, apart from the sink's
+			return statsLogger{newZap(ws, c, ws.Close), ws.Stats}
+		}},
 		&Output{Name: "file", Title: "*os.File (zapcore.Lock)", Open: func(w io.Writer, c Case) Logger {
 			return newZap(zapcore.Lock(zapcore.AddSync(w)), c, nop) // as zap.Open and zap.NewProduction do
 		}},

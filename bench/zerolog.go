@@ -24,6 +24,10 @@ func init() {
 		&Output{Name: "discard", Title: "io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
 			return newZerolog(io.Discard, c, nop, nop)
 		}},
+		&Output{Name: "asynclog-discard", Title: "asynclog → io.Discard", Discard: true, Open: func(_ io.Writer, c Case) Logger {
+			lw := zerologasync.Writer(core.WithSink(io.Discard)) // the layer's own cost, apart from the sink's
+			return statsLogger{newZerolog(lw, c, lw.Sync, lw.Close), lw.Stats}
+		}},
 		&Output{Name: "file", Title: "*os.File", Open: func(w io.Writer, c Case) Logger {
 			return newZerolog(w, c, syncOf(w), nop)
 		}},

@@ -29,15 +29,15 @@ type benchStat struct {
 	runs       int
 }
 
-// goBench runs the benchmarks of package bench for groups and returns
-// their medians. With raw, it keeps go test's output in that file.
+// goBench runs the benchmarks of package bench for the outputs of sel and
+// returns their medians. With raw, it keeps go test's output in that file.
 //
 // The test binary is built once. Each group runs in a process of its own,
 // so that one group's heap does not change the garbage collection of the
 // next, and s.count is made of passes over all groups rather than of
 // back-to-back repetitions, so that a burst of noise on a shared machine
 // hits one sample of many outputs instead of every sample of one.
-func goBench(ctx context.Context, s settings, groups []string, raw string) (map[benchKey]*benchStat, error) {
+func goBench(ctx context.Context, s settings, sel selection, raw string) (map[benchKey]*benchStat, error) {
 	dir, err := os.MkdirTemp("", "asynclog-bench-test-")
 	if err != nil {
 		return nil, err
@@ -53,8 +53,12 @@ func goBench(ctx context.Context, s settings, groups []string, raw string) (map[
 	logf("go test -bench BenchmarkOutputs -benchmem -count %d -cpu %s -benchtime %s", s.count, cpu, s.benchtime)
 	var out bytes.Buffer
 	for pass := 1; pass <= s.count; pass++ {
-		for _, g := range groups {
-			cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^BenchmarkOutputs$/^"+g+"$/",
+		for _, g := range sel.groups {
+			pattern := sel.benchPattern(g)
+			if pattern == "" {
+				continue
+			}
+			cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", pattern,
 				"-test.benchmem", "-test.cpu", cpu, "-test.benchtime", s.benchtime, "-test.timeout", "0")
 			cmd.Stdout, cmd.Stderr = &out, os.Stderr
 			if err := cmd.Run(); err != nil {

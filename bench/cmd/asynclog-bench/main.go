@@ -12,8 +12,18 @@
 //
 // BENCH_QUICK=1 in the environment means -quick. A full run writes the
 // report to ../BENCHMARKS.md (-o) and keeps the raw go test output in
-// results/gobench.txt, for benchstat. A quick or partial (-groups) run
-// writes no file, but the report if -o is given.
+// results/gobench.txt, for benchstat. A quick or partial run (-groups,
+// -outputs or -skip-gotest) writes no file, but the report if -o is given.
+//
+// To measure a few outputs quickly while working on one:
+//
+//	go run ./cmd/asynclog-bench -outputs zap/discard,zap/asynclog-discard -rounds 5 -skip-gotest
+//
+// -outputs takes output IDs, group/name as in the benchmark names, and
+// restricts both the go test benchmarks and the latency harness to them
+// (within -groups, if given too); -rounds sets the number of rounds on
+// the page-cache file (3 in a full run, 1 in a quick one); -skip-gotest
+// leaves out the go test benchmarks, so that only the latency harness runs.
 //
 // Targets that compare speeds or latencies are judged in full runs only:
 // a quick run makes too few calls for them to mean anything. A missed
@@ -34,6 +44,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -83,6 +94,9 @@ func main() {
 		quick  = flag.Bool("quick", quickEnv, "short smoke run (also BENCH_QUICK=1)")
 		out    = flag.String("o", filepath.Join("..", "BENCHMARKS.md"), "write the report to this Markdown `file`; a quick or partial run writes it only if -o is given")
 		groups = flag.String("groups", strings.Join(bench.Groups(), ","), "comma-separated `groups` to run")
+		outs   = flag.String("outputs", "", "comma-separated output `IDs` (group/name, such as zap/discard) to run; all if empty")
+		rounds = flag.Int("rounds", 0, "rounds of latency runs on the page-cache file; 0 for 3, or 1 with -quick")
+		skipGo = flag.Bool("skip-gotest", false, "skip the go test benchmarks: run the latency harness only")
 		child  = flag.String("child", "", "internal: make the latency run this JSON describes and print its result")
 	)
 	flag.Parse()
@@ -94,16 +108,20 @@ func main() {
 	}
 	given := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	file, raw := files(*quick || given["groups"], *out, given["o"])
+	file, raw := files(*quick || given["groups"] || given["outputs"] || *skipGo, *out, given["o"])
 	s := fullRun
 	if *quick {
 		s = quickRun
 	}
-	gs := strings.Split(*groups, ",")
-	for _, g := range gs {
-		if !slices.Contains(bench.Groups(), g) {
-			fatalf("unknown group %q", g)
-		}
+	switch {
+	case *rounds < 0:
+		fatalf("-rounds %d: want 1 or more, or 0 for the default", *rounds)
+	case *rounds > 0:
+		s.rounds = *rounds
+	}
+	sel, err := newSelection(*groups, *outs)
+	if err != nil {
+		fatalf("%v", err)
 	}
 	if data, err := os.ReadFile("go.mod"); err != nil || !strings.HasPrefix(string(data), "module github.com/asynclog/asynclog/bench\n") {
 		fatalf("run me from the bench module's directory, bench/ in the repository")
@@ -112,11 +130,12 @@ func main() {
 	defer stop()
 
 	rep := &report{settings: s, env: environment(), started: time.Now()}
-	var err error
-	if rep.bench, err = goBench(ctx, s, gs, raw); err != nil {
-		fatalf("%v", err)
+	if !*skipGo {
+		if rep.bench, err = goBench(ctx, s, sel, raw); err != nil {
+			fatalf("%v", err)
+		}
 	}
-	if rep.latency, err = runLatency(ctx, s, gs); err != nil {
+	if rep.latency, err = runLatency(ctx, s, sel); err != nil {
 		fatalf("%v", err)
 	}
 	rep.elapsed = time.Since(rep.started)
@@ -151,6 +170,60 @@ func files(partial bool, out string, outGiven bool) (report, raw string) {
 	return "", ""
 }
 
+// A selection is the outputs a run measures: those of groups, and of
+// them only outputs, if not nil.
+type selection struct {
+	groups  []string
+	outputs []string // output IDs
+}
+
+// newSelection parses -groups and -outputs, both comma-separated lists.
+func newSelection(groups, outputs string) (selection, error) {
+	sel := selection{groups: strings.Split(groups, ",")}
+	for _, g := range sel.groups {
+		if !slices.Contains(bench.Groups(), g) {
+			return sel, fmt.Errorf("unknown group %q", g)
+		}
+	}
+	if outputs == "" {
+		return sel, nil
+	}
+	for id := range strings.SplitSeq(outputs, ",") {
+		o := bench.Find(strings.TrimSpace(id))
+		if o == nil {
+			return sel, fmt.Errorf("unknown output %q", id)
+		}
+		if !slices.Contains(sel.groups, o.Group) {
+			return sel, fmt.Errorf("output %q is not in -groups %s", o.ID(), groups)
+		}
+		sel.outputs = append(sel.outputs, o.ID())
+	}
+	return sel, nil
+}
+
+// has reports whether o is selected.
+func (s selection) has(o *bench.Output) bool {
+	return slices.Contains(s.groups, o.Group) && (s.outputs == nil || slices.Contains(s.outputs, o.ID()))
+}
+
+// benchPattern returns the go test -bench pattern of the selected
+// outputs of group, or "" if there are none.
+func (s selection) benchPattern(group string) string {
+	var names []string
+	for _, o := range bench.Outputs() {
+		if o.Group == group && s.has(o) {
+			names = append(names, regexp.QuoteMeta(o.Name))
+		}
+	}
+	switch {
+	case len(names) == 0:
+		return ""
+	case s.outputs == nil:
+		return "^BenchmarkOutputs$/^" + regexp.QuoteMeta(group) + "$/"
+	}
+	return "^BenchmarkOutputs$/^" + regexp.QuoteMeta(group) + "$/^(" + strings.Join(names, "|") + ")$/"
+}
+
 // latKey names the latency runs of one output, case, sink and rate.
 type latKey struct {
 	output string // group/name
@@ -175,10 +248,10 @@ func (k latKey) String() string {
 // fsync sinks; then the paced runs. Each run is a process of its own (see
 // runChild), so that every output starts from the same heap and collector
 // state and nothing an earlier output left behind weighs on it.
-func runLatency(ctx context.Context, s settings, groups []string) (map[latKey]*runs, error) {
+func runLatency(ctx context.Context, s settings, sel selection) (map[latKey]*runs, error) {
 	var plan []childSpec
 	add := func(o *bench.Output, c bench.Case, sink bench.Sink, cfg bench.Config) {
-		if slices.Contains(groups, o.Group) {
+		if sel.has(o) {
 			plan = append(plan, childSpec{Output: o.ID(), Case: c, Sink: sink.Name, Config: cfg})
 		}
 	}

@@ -131,15 +131,18 @@ func (r *report) outputs(group string) []*bench.Output {
 }
 
 // groupTable is the summary of one logger on the page-cache file; its
-// ratios are against the group's first output, which discards: io.Discard,
-// or the floor of the core group.
+// ratios are of entries/s: × best against the fastest output that writes
+// to the file, and the last against the group's floor (bench.Floor), which
+// discards: io.Discard, or the core group's floor. Outputs that discard
+// are never the best; a ratio is blank where its reference was not run.
 func (r *report) groupTable(group string) *table {
 	p := r.mainProcs()
 	outs := r.outputs(group)
+	floor := bench.Floor(group)
 	t := &table{
 		title: groupTitles[group],
 		header: []string{"case", "output", "serial", "parallel", "allocs/op",
-			"p50", "p99.9", "max", "entries/s", "× best", "× " + strings.Fields(outs[0].Title)[0], "lost", "peak heap", "GCs"},
+			"p50", "p99.9", "max", "entries/s", "× best", "× " + strings.Fields(floor.Title)[0], "lost", "peak heap", "GCs"},
 		left: 2,
 		notes: []string{fmt.Sprintf(
 			"serial, parallel: ns/op from go test at GOMAXPROCS=%d; p50…GCs: %d goroutines × %s calls on a page-cache file, %s; × ratios are of entries/s; GCs: garbage collections per run",
@@ -150,8 +153,8 @@ func (r *report) groupTable(group string) *table {
 		cases = []bench.Case{bench.Record}
 	}
 	for _, c := range cases {
-		best, ref := 0.0, r.lat(outs[0].ID(), c, bench.FileSink.Name)
-		for _, o := range outs[1:] {
+		best, ref := 0.0, r.lat(floor.ID(), c, bench.FileSink.Name)
+		for _, o := range outs {
 			if res := r.lat(o.ID(), c, bench.FileSink.Name); res != nil && !o.Discard {
 				best = max(best, res.Throughput())
 			}
@@ -165,16 +168,19 @@ func (r *report) groupTable(group string) *table {
 				row[3] = fmtNs(s.ns)
 			}
 			res := r.lat(o.ID(), c, bench.FileSink.Name)
-			if res == nil || ref == nil {
+			if res == nil {
 				t.add(append(row, make([]string, 9)...)...)
 				continue
 			}
-			thr, vsBest := res.Throughput(), "—"
-			if !o.Discard {
+			thr, vsBest, vsFloor := res.Throughput(), "—", ""
+			if !o.Discard && best > 0 {
 				vsBest = fmtRatio(thr / best)
 			}
+			if ref != nil {
+				vsFloor = fmtRatio(thr / ref.Throughput())
+			}
 			t.add(append(row, fmtDur(res.Quantile(50)), fmtDur(res.Quantile(99.9)), fmtDur(res.Max()),
-				fmtCount(thr), vsBest, fmtRatio(thr/ref.Throughput()), fmtLoss(res.Lost(), res.Calls),
+				fmtCount(thr), vsBest, vsFloor, fmtLoss(res.Lost(), res.Calls),
 				fmtBytes(res.PeakHeap), fmt.Sprintf("%.0f", res.GCsPerRound()))...)
 		}
 	}
