@@ -47,7 +47,7 @@ const floorSize = 1 << 20
 
 // sharedFloor is the least a writer of this design can do per record: one
 // atomic add on a word every caller shares to reserve a frame, a copy,
-// and an atomic store of the frame's header to commit it.
+// and a release store of the frame's header to commit it.
 type sharedFloor struct {
 	_     cacheLinePad
 	state atomic.Uint64
@@ -63,7 +63,7 @@ func (f *sharedFloor) write(p []byte) {
 	l := frameLen(len(p))
 	off := (f.state.Add(l) - l) & (floorSize - 1)
 	copy(f.data[off+headerLen:], p)
-	(*atomic.Uint64)(unsafe.Pointer(&f.data[off])).Store(commitBit | uint64(len(p)))
+	storeRelease((*uint64)(unsafe.Pointer(&f.data[off])), commitBit|uint64(len(p)))
 }
 
 // unsharedFloor is the same with no shared word at all: each goroutine
@@ -78,7 +78,7 @@ func (f *unsharedFloor) write(p []byte) {
 	off := f.off & (floorSize - 1)
 	f.off += l
 	copy(f.data[off+headerLen:], p)
-	(*atomic.Uint64)(unsafe.Pointer(&f.data[off])).Store(commitBit | uint64(len(p)))
+	storeRelease((*uint64)(unsafe.Pointer(&f.data[off])), commitBit|uint64(len(p)))
 }
 
 // BenchmarkFloor measures the floors Write is compared with: shared (one

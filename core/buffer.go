@@ -23,13 +23,16 @@ import (
 // sealed bit is set, the buffer accepts nothing more and the caller tries
 // elsewhere; otherwise the frame is [offset-len, offset). If it ends inside
 // the buffer, the caller copies its record in after the header and then
-// commits it by storing the header, last, with an atomic store:
+// commits it by storing the header, last, with a release store (one that
+// no other core sees before the stores ahead of it; see storeRelease):
 //
 //	header  bits 0-29: record length; bit 30: padding; bit 31: committed;
 //	        bits 32-63: the buffer's epoch tag
 //
-// That is the whole fast path: one atomic add, a copy, one atomic store into
-// the caller's own reserved bytes. No other word is written.
+// That is the whole fast path: one atomic add, a copy, one release store
+// into the caller's own reserved bytes. No other word is written, and the
+// only fence is the add's: the caller goes on while the record's cache
+// lines, last written on another core, are still on their way.
 //
 // A reservation that runs past the end fails. Exactly one failing caller
 // straddles the end (its frame starts before the end and finishes after
@@ -151,10 +154,13 @@ func (b *buffer) reserve(n int) (off uint64, ok bool) {
 	return 0, false
 }
 
-// put copies p into the frame reserved at off and commits it.
+// put copies p into the frame reserved at off and commits it, with a
+// release store of the header (see storeRelease): the walker's atomic load
+// of the header then sees the record, and the caller does not wait for
+// the record's cache lines.
 func (b *buffer) put(off uint64, p []byte) {
 	copy(b.data[off+headerLen:], p)
-	b.header(off).Store(uint64(b.tag.Load())<<32 | commitBit | uint64(len(p)))
+	storeRelease((*uint64)(unsafe.Pointer(&b.data[off])), uint64(b.tag.Load())<<32|commitBit|uint64(len(p)))
 }
 
 // pad commits a padding frame at off, which runs to the end of the buffer.
