@@ -68,10 +68,6 @@ const (
 	queueLinkedList = "LinkedList"
 )
 
-func startBenchRsyslogd(b *testing.B) *benchRsyslogd {
-	return startBenchRsyslogdQueue(b, queueDirect)
-}
-
 func startBenchRsyslogdQueue(b *testing.B, queue string) *benchRsyslogd {
 	b.Helper()
 	path, err := exec.LookPath("rsyslogd")

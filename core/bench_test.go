@@ -90,7 +90,7 @@ func (f *unsharedFloor) write(p []byte) {
 // different processors share no cache line; each pays the clock instead.
 type shardedFloor struct {
 	lanes []floorLane
-	hints sync.Pool // of uint8 lane numbers, which an interface holds without allocating
+	hints sync.Pool // of *floorLane
 	start time.Time
 }
 
@@ -105,25 +105,23 @@ func newShardedFloor(n int) *shardedFloor {
 	f := &shardedFloor{lanes: make([]floorLane, n), start: time.Now()}
 	for i := range f.lanes {
 		f.lanes[i].data = make([]byte, floorSize+4096)
-		f.hints.Put(uint8(i))
+		f.hints.Put(&f.lanes[i])
 	}
 	return f
 }
 
 func (f *shardedFloor) write(p []byte) {
-	h := f.hints.Get()
-	i, ok := h.(uint8)
-	if !ok {
-		i = 0 // the pool was emptied by a GC: any lane keeps the order
+	lane, _ := f.hints.Get().(*floorLane)
+	if lane == nil {
+		lane = &f.lanes[0] // the pool was emptied by a GC: any lane keeps the order
 	}
-	lane := &f.lanes[int(i)%len(f.lanes)]
 	t := uint64(time.Since(f.start)) // monotonic: one vDSO clock read
 	l := 2*headerLen + (uint64(len(p))+7)&^7
 	off := (lane.state.Add(l) - l) & (floorSize - 1)
 	copy(lane.data[off+2*headerLen:], p)
 	(*atomic.Uint64)(unsafe.Pointer(&lane.data[off+headerLen])).Store(t)
 	storeRelease((*uint64)(unsafe.Pointer(&lane.data[off])), commitBit|uint64(len(p)))
-	f.hints.Put(h)
+	f.hints.Put(lane)
 }
 
 // BenchmarkFloor measures the floors Write is compared with: shared (one
