@@ -196,7 +196,7 @@ func (w *Writer) hasWork() bool {
 func (w *Writer) cycle() time.Duration {
 	w.mu.Lock()
 	if w.spareState() == spareFull {
-		if w.spare.end() == 0 {
+		if w.spare.end() == 0 && !w.outgrownLocked(w.spare) {
 			// Nothing in it (as the first swap of a Writer leaves it):
 			// free it and look on, without counting it as work.
 			w.freedLocked(w.spare)
@@ -416,11 +416,60 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 	flushRun(off)
 	b.clear()
 	w.exited.buffer = nil
-
-	w.mu.Lock()
-	w.freedLocked(b)
-	w.mu.Unlock()
+	w.release(b)
 }
+
+// release frees b, a buffer the writer goroutine has written and cleared.
+// If b is the spare and smaller than the size the buffers have grown to,
+// a new buffer of that size takes its place first, its pages touched by
+// this goroutine (see touchedBuffer), so that the callers who fill it do
+// not take the page faults. A buffer grows here rather than at the swap
+// that decided to grow it (see swapLocked): one more swap at the old size,
+// and no caller pays for new memory.
+func (w *Writer) release(b *buffer) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.outgrownLocked(b) {
+		size := w.size
+		w.mu.Unlock()
+		grown := touchedBuffer(size)
+		w.mu.Lock()
+		// The spare is still b: nobody else replaces a spare that is
+		// neither free nor full.
+		grown.seq = b.seq
+		w.spare = grown
+		b = grown
+	}
+	w.freedLocked(b)
+}
+
+// outgrownLocked reports whether b is the spare, in memory, smaller than
+// the size buffers have grown to, and to be replaced before it is freed.
+// Not after Close: shutdown only writes what is left. mu must be held.
+func (w *Writer) outgrownLocked(b *buffer) bool {
+	return b == w.spare && b.meta == nil && len(b.data) < w.size && !w.closed.Load()
+}
+
+// touchedBuffer returns a new buffer of size bytes whose pages have each
+// been written once. The first write to a page of new memory costs a page
+// fault: about a microsecond on bare metal, ten or more on a virtual
+// machine whose host backs the page only then. Callers of a buffer grown
+// at the swap took every such fault, one page in each of their Writes, for
+// the first megabytes a Writer logged; callers of a touched buffer take
+// none. The buffer is about to be used to its end by some burst, as the
+// one it replaces was, so touching it all costs no memory that the bound
+// of two buffers does not allow for.
+func touchedBuffer(size int) *buffer {
+	data := make([]byte, size)
+	for i := 0; i < len(data); i += touchStride {
+		data[i] = 0
+	}
+	return newBuffer(data)
+}
+
+// touchStride is the distance between the bytes touchedBuffer writes: the
+// smallest page size of the systems Go runs on.
+const touchStride = 4 << 10
 
 // freedLocked records that b has been written and, if it is the spare,
 // frees it for the next swap. mu must be held.

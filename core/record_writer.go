@@ -124,10 +124,7 @@ func (w *Writer) writeRecordsFrom(b *buffer, off uint64) {
 	w.records.recs = recs[:0] // the array is kept for the next buffer: no allocation per call
 	b.clear()
 	w.exited.buffer = nil
-
-	w.mu.Lock()
-	w.freedLocked(b)
-	w.mu.Unlock()
+	w.release(b)
 }
 
 // writeRecord hands p, a record too long for a buffer, already counted

@@ -136,8 +136,9 @@ type waiter struct {
 }
 
 // initialBufferSize is the size of the first buffers of a Writer in
-// memory: a Writer that logs little holds little. Buffers grow, four times
-// at a swap, up to the configured size (see swapLocked).
+// memory: a Writer that logs little holds little. Buffers grow four times,
+// up to the configured size, when one fills to its high-water mark between
+// two swaps (see swapLocked and release).
 const initialBufferSize = 64 << 10
 
 // New returns a Writer configured by opts and starts its writer goroutine.
@@ -438,7 +439,13 @@ func (w *Writer) swapLocked(need int) {
 		for need > maxRecordIn(w.size) {
 			w.size = min(w.size*4, w.cfg.bufferSize)
 		}
-		if len(next.data) < w.size {
+		if need > maxRecordIn(len(next.data)) {
+			// A record that must go into next does not fit: grow it
+			// here. Otherwise next, if smaller than w.size, serves
+			// as it is, and the writer goroutine grows both buffers
+			// one at a time, after writing each (see release): the
+			// pages of a new buffer are then touched before callers
+			// write into it, not by callers.
 			next = newBuffer(make([]byte, w.size))
 		}
 	}
