@@ -196,10 +196,21 @@ func (w *Writer) hasWork() bool {
 func (w *Writer) cycle() time.Duration {
 	w.mu.Lock()
 	if w.spareState() == spareFull {
-		if w.spare.end() == 0 && !w.outgrownLocked(w.spare) {
+		if w.spare.end() == 0 {
 			// Nothing in it (as the first swap of a Writer leaves it):
-			// free it and look on, without counting it as work.
-			w.freedLocked(w.spare)
+			// free it, grown if it must be, and look on without
+			// counting it as work, which would keep the writer
+			// goroutine lingering, awake, while the first record of
+			// cur waits for a nudge that its caller, seeing it awake,
+			// does not send.
+			if w.outgrownLocked(w.spare) {
+				b := w.claimLocked()
+				w.mu.Unlock()
+				w.release(b)
+				w.mu.Lock()
+			} else {
+				w.freedLocked(w.spare)
+			}
 		} else {
 			b := w.claimLocked()
 			w.mu.Unlock()

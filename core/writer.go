@@ -439,13 +439,14 @@ func (w *Writer) swapLocked(need int) {
 		for need > maxRecordIn(w.size) {
 			w.size = min(w.size*4, w.cfg.bufferSize)
 		}
-		if need > maxRecordIn(len(next.data)) {
-			// A record that must go into next does not fit: grow it
-			// here. Otherwise next, if smaller than w.size, serves
-			// as it is, and the writer goroutine grows both buffers
-			// one at a time, after writing each (see release): the
-			// pages of a new buffer are then touched before callers
-			// write into it, not by callers.
+		if need > maxRecordIn(len(next.data)) || len(next.data) < w.size && w.lineLen() > uint64(len(next.data)) {
+			// A record that must go into next does not fit, or the
+			// line does not, which a buffer of the grown size would
+			// serve at once: grow next here. Otherwise next, if
+			// smaller than w.size, serves as it is, and the writer
+			// goroutine grows both buffers one at a time, after
+			// writing each (see release), so that it touches the
+			// pages of a new buffer before callers write into it.
 			next = newBuffer(make([]byte, w.size))
 		}
 	}
@@ -501,6 +502,19 @@ func (w *Writer) serveLocked(b *buffer, n uint64) {
 		wt.done <- nil
 		served = true
 	}
+}
+
+// lineLen returns the bytes the records waiting in line take in a buffer,
+// up to the first record too long for any. mu must be held.
+func (w *Writer) lineLen() uint64 {
+	var n uint64
+	for _, wt := range w.queue {
+		if wt.large {
+			break
+		}
+		n += frameLen(len(wt.p))
+	}
+	return n
 }
 
 func (w *Writer) popLocked() {
