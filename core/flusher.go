@@ -195,28 +195,28 @@ func (w *Writer) hasWork() bool {
 // for every record.
 func (w *Writer) cycle() time.Duration {
 	w.mu.Lock()
-	if w.spareState() == spareFull {
-		if w.spare.end() == 0 {
-			// Nothing in it (as the first swap of a Writer leaves it):
-			// free it, grown if it must be, and look on without
-			// counting it as work, which would keep the writer
-			// goroutine lingering, awake, while the first record of
-			// cur waits for a nudge that its caller, seeing it awake,
-			// does not send.
-			if w.outgrownLocked(w.spare) {
-				b := w.claimLocked()
-				w.mu.Unlock()
-				w.release(b)
-				w.mu.Lock()
-			} else {
-				w.freedLocked(w.spare)
-			}
-		} else {
-			b := w.claimLocked()
-			w.mu.Unlock()
-			w.writeOut(b)
-			return 0
+	for w.spareState() == spareFull && w.spare.end() == 0 {
+		// Nothing in it (as the first swap of a Writer leaves it):
+		// free it, grown if it must be, and look on without counting
+		// it as work, which would keep the writer goroutine lingering,
+		// awake, while the first record of cur waits for a nudge that
+		// its caller, seeing it awake, does not send.
+		if !w.outgrownLocked(w.spare) {
+			w.freedLocked(w.spare)
+			break
 		}
+		b := w.claimLocked()
+		w.mu.Unlock()
+		w.release(b)
+		w.mu.Lock()
+		// Callers may have swapped while mu was free: the spare may
+		// be full again, and every swap below needs it free.
+	}
+	if w.spareState() == spareFull {
+		b := w.claimLocked()
+		w.mu.Unlock()
+		w.writeOut(b)
+		return 0
 	}
 	if w.closed.Load() {
 		w.mu.Unlock()
