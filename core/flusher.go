@@ -434,9 +434,11 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 // If b is the spare and smaller than the size the buffers have grown to,
 // a new buffer of that size takes its place first, its pages touched by
 // this goroutine (see touchedBuffer), so that the callers who fill it do
-// not take the page faults. A buffer grows here rather than at the swap
-// that decided to grow it (see swapLocked): one more swap at the old size,
-// and no caller pays for new memory.
+// not take the page faults. Growth decided at a swap (see swapLocked)
+// happens here, a swap later, except where the swap cannot wait: the
+// first buffer of a Writer, a record that does not fit, a line that only
+// a grown buffer serves. The spare stays busy meanwhile, so under Drop a
+// burst that fills cur before it is free is dropped.
 func (w *Writer) release(b *buffer) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -467,9 +469,11 @@ func (w *Writer) outgrownLocked(b *buffer) bool {
 // machine whose host backs the page only then. Callers of a buffer grown
 // at the swap took every such fault, one page in each of their Writes, for
 // the first megabytes a Writer logged; callers of a touched buffer take
-// none. The buffer is about to be used to its end by some burst, as the
-// one it replaces was, so touching it all costs no memory that the bound
-// of two buffers does not allow for.
+// none. The whole buffer is touched, not only up to its high-water mark:
+// callers that outrun the writer goroutine, as on a machine whose
+// processors are all busy, write far past it. So a grown Writer holds its
+// two buffers in resident memory, where before the pages that no burst
+// reached stayed unmapped: still within the bound of two buffers.
 func touchedBuffer(size int) *buffer {
 	data := make([]byte, size)
 	for i := 0; i < len(data); i += touchStride {

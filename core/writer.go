@@ -137,8 +137,9 @@ type waiter struct {
 
 // initialBufferSize is the size of the first buffers of a Writer in
 // memory: a Writer that logs little holds little. Buffers grow four times,
-// up to the configured size, when one fills to its high-water mark between
-// two swaps (see swapLocked and release).
+// up to the configured size, when one of the present size fills to its
+// high-water mark between two swaps, or for a record that does not fit
+// (see swapLocked and release).
 const initialBufferSize = 64 << 10
 
 // New returns a Writer configured by opts and starts its writer goroutine.
@@ -429,8 +430,11 @@ func (w *Writer) swapLocked(need int) {
 	old.seq = n
 	next := w.spare
 	if w.spool == nil {
-		if old.used() >= old.high && len(old.data) > 0 {
-			w.size = min(w.size*4, w.cfg.bufferSize) // records filled it up between two swaps
+		if old.used() >= old.high && len(old.data) >= w.size {
+			// Records filled it up between two swaps. Only a buffer
+			// of the present size counts: one of a smaller size, not
+			// yet replaced (see release), says nothing new.
+			w.size = min(w.size*4, w.cfg.bufferSize)
 		}
 		if len(w.queue) > 0 && !w.queue[0].large {
 			need = max(need, len(w.queue[0].p))
