@@ -441,7 +441,6 @@ func (w *Writer) writeOutFrom(b *buffer, off uint64) {
 // burst that fills cur before it is free is dropped.
 func (w *Writer) release(b *buffer) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.outgrownLocked(b) {
 		size := w.size
 		w.mu.Unlock()
@@ -454,6 +453,7 @@ func (w *Writer) release(b *buffer) {
 		b = grown
 	}
 	w.freedLocked(b)
+	w.mu.Unlock()
 }
 
 // outgrownLocked reports whether b is the spare, in memory, smaller than
